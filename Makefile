@@ -1,0 +1,57 @@
+# Bondport: `make run` starts the demo, `make test` runs the suite. See README.md.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint format migrate seed venv bench bench-ledger clean help
+
+help:
+	@echo "make run    - install, migrate, seed demo data, start web + worker + beat + sandboxes"
+	@echo "make test   - run the whole test suite"
+	@echo "make lint   - ruff check and format check"
+	@echo "make bench  - run the benchmarks (see bench/README.md)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Bondport needs Python 3.11 or newer")'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+.env:
+	cp .env.example .env
+
+migrate: $(STAMP) .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+run: seed
+	$(PY) manage.py collectstatic --noinput >/dev/null
+	$(PY) manage.py demo_info
+	$(BIN)/honcho -f Procfile.dev start
+
+test: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: bench-ledger
+
+bench-ledger: $(STAMP)
+	$(PY) bench/ledger.py
+
+clean:
+	rm -rf $(VENV) staticfiles var

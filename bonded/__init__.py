@@ -1,0 +1,1 @@
+"""Bonded warehouse: items, locations, stock ledger, reservations, customs account book."""

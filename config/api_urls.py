@@ -1,0 +1,7 @@
+"""Every app's API under /api/v1/, collected in one place."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("bonded.api_urls")),
+]

@@ -1,0 +1,1 @@
+"""Customs and CIQ filing: declarations, gateway, receipts, risk rules, sandbox."""

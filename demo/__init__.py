@@ -1,0 +1,1 @@
+"""Demo data for the whole product (sits on top of every app)."""

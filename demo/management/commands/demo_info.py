@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from demo.roles import DEMO_USERS
+
+
+class Command(BaseCommand):
+    help = "Print the demo's URLs and logins (shown by `make run`)."
+
+    def handle(self, *args, **options):
+        site = settings.SITE_URL.rstrip("/")
+        lines = [
+            "",
+            "Bondport is starting. Open:",
+            f"  storefront  {site}/",
+            f"  kiosk       {site}/kiosk/",
+            f"  admin       {site}/admin/",
+            f"  API docs    {site}/api/docs/",
+            f"  health      {site}/healthz",
+            "",
+            "Demo logins (admin):",
+        ]
+        lines += [f"  {u.username:<10} {u.password:<14} {u.description}" for u in DEMO_USERS]
+        lines += ["", "Ctrl-C stops every process.", ""]
+        self.stdout.write("\n".join(lines))

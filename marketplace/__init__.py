@@ -1,0 +1,1 @@
+"""Storefront: merchants, shoppers, catalog, cart, checkout, tax, orders, payments."""

@@ -1,0 +1,1 @@
+"""O2O pickup counter: kiosks, pickup codes, handover."""

@@ -1,0 +1,5 @@
+from django.shortcuts import render
+
+
+def kiosk_home(request):
+    return render(request, "pickup/kiosk.html")

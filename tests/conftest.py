@@ -1,0 +1,62 @@
+"""Shared fixtures: service requirements and real Celery worker processes."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.support import WorkerProcess
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _missing(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgres"):
+        engine = settings.DATABASES["default"]["ENGINE"]
+        if "postgresql" not in engine:
+            _missing("this test needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    if item.get_closest_marker("redis") and not _redis_answers():
+        _missing(f"this test needs Redis at {REDIS_URL}")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db) -> Iterator[type[WorkerProcess]]:
+    """Start real worker processes: `celery_worker_process("default").start()`."""
+    started: list[WorkerProcess] = []
+
+    def factory(queues: str = "default", **kwargs) -> WorkerProcess:
+        worker = WorkerProcess(queues, **kwargs)
+        started.append(worker)
+        return worker
+
+    yield factory
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_test_broker_folder() -> None:
+    """Messages left by an interrupted earlier run must not reach this run's workers."""
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    folder = options.get("data_folder_in")
+    if settings.CELERY_BROKER_URL.startswith("filesystem://") and folder:
+        for message in Path(folder).glob("*.msg"):
+            message.unlink(missing_ok=True)

@@ -1,0 +1,37 @@
+import pytest
+from django.apps import apps
+from django.core.management import call_command
+
+PROJECT_APPS = {"auth", "bonded", "customs", "marketplace", "pickup", "demo"}
+
+
+def row_counts() -> dict[str, int]:
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label in PROJECT_APPS
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent(capsys):
+    call_command("seed_demo")
+    first = row_counts()
+    assert first["auth.User"] >= 4
+    call_command("seed_demo")
+    assert row_counts() == first
+    assert "0 new records" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_every_staff_role_a_login():
+    from django.contrib.auth.models import User
+
+    from demo.roles import DEMO_USERS
+
+    call_command("seed_demo")
+    for demo in DEMO_USERS:
+        user = User.objects.get(username=demo.username)
+        assert user.is_staff and user.check_password(demo.password)
+        if demo.role:
+            assert user.groups.filter(name=demo.role).exists()

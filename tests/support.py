@@ -1,0 +1,89 @@
+"""Helpers for tests that start real processes or wait on them."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def test_database_url() -> str:
+    """DATABASE_URL of the test database, for processes the tests start."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+test_database_url.__test__ = False  # a helper, not a test
+
+
+class WorkerProcess:
+    """A real `celery worker` process on the test database and the test broker."""
+
+    def __init__(self, queues: str, concurrency: int = 1, extra_env: dict | None = None):
+        self.queues = queues
+        self.concurrency = concurrency
+        self.extra_env = extra_env or {}
+        self.output: list[str] = []
+        self.proc: subprocess.Popen | None = None
+        self._ready = threading.Event()
+
+    def start(self, timeout: float = 60) -> "WorkerProcess":
+        env = {**os.environ, "DATABASE_URL": test_database_url(), **self.extra_env}
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
+            f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
+            "--without-heartbeat", "-Q", self.queues,
+        ]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError("worker did not start:\n" + "".join(self.output[-40:]))
+        return self
+
+    def _pump(self) -> None:
+        assert self.proc and self.proc.stdout
+        for line in self.proc.stdout:
+            self.output.append(line)
+            if " ready." in line:
+                self._ready.set()
+
+    def kill(self) -> None:
+        """SIGKILL: the worker dies mid-task, as in a power cut."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.1):
+    """Poll until predicate() is truthy; return its value or fail with the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s")
