@@ -37,7 +37,7 @@ def decrypt(token: str) -> str:
 
 
 def keyed_hash(plain: str) -> str:
-    """Stable lookup key: the same ID always hashes the same; nobody without the key can test one."""
+    """Stable lookup key: one ID always hashes the same; without the key nobody can test one."""
     normalized = plain.strip().upper()
     return hmac.new(_derive(b"lookup"), normalized.encode(), hashlib.sha256).hexdigest()
 
