@@ -1,0 +1,89 @@
+"""Reads of the ledger for the apps above: plain values and querysets, never writes."""
+
+from collections.abc import Iterable
+
+from django.db.models import F, QuerySet, Sum
+
+from bonded.models import AccountBookRecord, Balance, GoodsItem, Location, Move, Reservation
+
+
+def item_by_no(item_no: str) -> GoodsItem | None:
+    return GoodsItem.objects.filter(item_no=item_no).first()
+
+
+def location_by_code(code: str) -> Location | None:
+    return Location.objects.select_related("warehouse").filter(code=code).first()
+
+
+def pickup_counters(*, inside_zone_only: bool = True) -> QuerySet[Location]:
+    """Counters shoppers may choose; bonded orders only go to counters inside the zone."""
+    counters = Location.objects.filter(kind=Location.Kind.COUNTER, is_active=True)
+    if inside_zone_only:
+        counters = counters.filter(inside_supervision_zone=True)
+    return counters.select_related("warehouse").order_by("code")
+
+
+def storage_location_for(location: Location) -> Location | None:
+    """The bonded storage that serves a counter or dock: the first storage zone of its warehouse."""
+    return (
+        Location.objects.filter(
+            warehouse_id=location.warehouse_id, kind=Location.Kind.STORAGE, is_active=True
+        )
+        .order_by("pick_sequence", "code")
+        .first()
+    )
+
+
+def available_by_item(
+    *, item_ids: Iterable[int] | None = None, location_codes: Iterable[str] | None = None
+) -> dict[int, int]:
+    """Units free to sell (on hand - reserved) per item, summed over the given locations
+    (default: every bonded storage zone). One query, whatever the number of items."""
+    balances = Balance.objects.all()
+    if location_codes is None:
+        balances = balances.filter(location__kind=Location.Kind.STORAGE)
+    else:
+        balances = balances.filter(location__code__in=list(location_codes))
+    if item_ids is not None:
+        balances = balances.filter(item_id__in=list(item_ids))
+    rows = balances.values("item_id").annotate(free=Sum(F("on_hand") - F("reserved")))
+    return {row["item_id"]: row["free"] or 0 for row in rows}
+
+
+def availability(
+    *, item_nos: Iterable[str] | None = None, location_codes: Iterable[str] | None = None
+) -> list[dict]:
+    """Per item and physical location: on hand, reserved, available (for the API and admin)."""
+    balances = Balance.objects.select_related("item", "location")
+    if item_nos is not None:
+        balances = balances.filter(item__item_no__in=list(item_nos))
+    if location_codes is not None:
+        balances = balances.filter(location__code__in=list(location_codes))
+    return [
+        {
+            "item_no": b.item.item_no,
+            "location_code": b.location.code,
+            "location_kind": b.location.kind,
+            "on_hand": b.on_hand,
+            "reserved": b.reserved,
+            "available": b.available,
+        }
+        for b in balances.order_by("item__item_no", "location__code")
+    ]
+
+
+def reservations_for(reference: str) -> QuerySet[Reservation]:
+    return Reservation.objects.filter(reference=reference).select_related("item", "location")
+
+
+def moves_for(reference: str) -> QuerySet[Move]:
+    return Move.objects.filter(reference=reference).select_related(
+        "item", "from_location", "to_location"
+    )
+
+
+def book_records(*, warehouse_code: str | None = None) -> QuerySet[AccountBookRecord]:
+    records = AccountBookRecord.objects.select_related("warehouse", "item")
+    if warehouse_code:
+        records = records.filter(warehouse__code=warehouse_code)
+    return records
