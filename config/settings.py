@@ -261,3 +261,61 @@ LOGGING = {
 # --- Bondport --------------------------------------------------------------------------------
 # Public URLs printed by `make run` and used in links sent to shoppers.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Customs ---------------------------------------------------------------------------------
+# Where declarations go: the customs and CIQ gateways (in the demo: the sandbox authority,
+# `python manage.py run_customs_sandbox`). Same HTTP contract as the real gateway.
+CUSTOMS_SANDBOX_PORT = env.int("CUSTOMS_SANDBOX_PORT", default=8010)
+CUSTOMS_GATEWAY_URL = env.str(
+    "CUSTOMS_GATEWAY_URL", default=f"http://127.0.0.1:{CUSTOMS_SANDBOX_PORT}/customs"
+)
+CUSTOMS_CIQ_URL = env.str("CUSTOMS_CIQ_URL", default=f"http://127.0.0.1:{CUSTOMS_SANDBOX_PORT}/ciq")
+# Shared HMAC key for requests both ways (our messages, their receipts). Generated in the demo.
+CUSTOMS_GATEWAY_SECRET = env.str("CUSTOMS_GATEWAY_SECRET", default="") or (
+    "" if PRODUCTION else _local_secret("CUSTOMS_GATEWAY_SECRET")
+)
+# The adapter that carries messages; a real E-Port transport replaces it by configuration.
+CUSTOMS_TRANSPORT = env.str("CUSTOMS_TRANSPORT", default="customs.gateway.HttpTransport")
+CUSTOMS_CONNECT_TIMEOUT = env.float("CUSTOMS_CONNECT_TIMEOUT", default=2.0)
+CUSTOMS_READ_TIMEOUT = env.float("CUSTOMS_READ_TIMEOUT", default=5.0)
+# Records per message (one message may carry a batch of one type).
+CUSTOMS_BATCH_SIZE = env.int("CUSTOMS_BATCH_SIZE", default=50)
+# Our codes: the platform (sender of every message, ebpCode) and the declaring agent.
+CUSTOMS_SENDER_CODE = env.str("CUSTOMS_SENDER_CODE", default="4101260001")
+CUSTOMS_AGENT_CODE = env.str("CUSTOMS_AGENT_CODE", default="4101970001")
+# Transient failures (timeouts, 5xx) are retried with exponential backoff and jitter.
+CUSTOMS_MAX_RETRIES = env.int("CUSTOMS_MAX_RETRIES", default=8)
+CUSTOMS_RETRY_BASE_SECONDS = env.float("CUSTOMS_RETRY_BASE_SECONDS", default=2.0)
+CUSTOMS_RETRY_BACKOFF_MAX = env.int("CUSTOMS_RETRY_BACKOFF_MAX", default=300)
+# Celery task names sent (kwargs order_no, state) when an order's clearance changes.
+CUSTOMS_CLEARANCE_LISTENERS = env.list("CUSTOMS_CLEARANCE_LISTENERS", default=[])
+# Platform pre-check (ex-ante and three-order comparison) before anything is filed.
+CUSTOMS_PRECHECK = env.bool("CUSTOMS_PRECHECK", default=True)
+# Seconds after which a declaration waiting for the gateway counts as stuck for the sweep.
+CUSTOMS_STUCK_AFTER_SECONDS = env.int("CUSTOMS_STUCK_AFTER_SECONDS", default=60)
+# The sandbox authority: its own storage and where it pushes receipts (our signed endpoint).
+CUSTOMS_SANDBOX_DB = env.str("CUSTOMS_SANDBOX_DB", default="") or str(
+    VAR_DIR / "customs-sandbox.sqlite3"
+)
+CUSTOMS_SANDBOX_CALLBACK_URL = env.str(
+    "CUSTOMS_SANDBOX_CALLBACK_URL", default=f"{SITE_URL}/api/v1/customs/receipts"
+)
+CELERY_TASK_ROUTES = {
+    "customs.tasks.receipt_*": {"queue": "customs_receipts"},
+    "customs.tasks.receipts_*": {"queue": "customs_receipts"},
+    "customs.tasks.*": {"queue": "customs_filing"},
+}
+CELERY_BEAT_SCHEDULE |= {
+    "customs-sweep": {
+        "task": "customs.tasks.declarations_sweep",
+        "schedule": env.float("CUSTOMS_SWEEP_SECONDS", default=30.0),
+    },
+    "customs-poll-receipts": {
+        "task": "customs.tasks.receipts_poll",
+        "schedule": env.float("CUSTOMS_POLL_SECONDS", default=15.0),
+    },
+    "customs-ex-post-rules": {
+        "task": "customs.tasks.ex_post_rules_run",
+        "schedule": env.float("CUSTOMS_EX_POST_SECONDS", default=3600.0),
+    },
+}

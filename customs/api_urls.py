@@ -1,0 +1,9 @@
+from django.urls import path
+
+from customs.apis import OrderClearanceApi, ReceiptPushApi
+
+app_name = "customs"
+urlpatterns = [
+    path("receipts", ReceiptPushApi.as_view(), name="receipts"),
+    path("orders/<str:order_no>/clearance", OrderClearanceApi.as_view(), name="clearance"),
+]

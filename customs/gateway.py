@@ -1,0 +1,111 @@
+"""The gateway interface and its HTTP adapter (sandbox contract: signed XML over HTTP).
+
+A real E-Port transport implements the same two methods and is chosen by the setting
+CUSTOMS_TRANSPORT; nothing else in the app changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from customs.errors import GatewayRejected, GatewayUnavailable
+from customs.signing import signed_headers
+
+
+@dataclass(frozen=True)
+class SendResult:
+    http_status: int
+    body: dict
+
+
+class Transport(Protocol):
+    def send(self, *, authority: str, message_guid: str, xml: bytes, order_nos: list[str]):
+        """Deliver one message; raise GatewayUnavailable (retry) or GatewayRejected (never)."""
+
+    def fetch_receipts(self, *, authority: str, after: int) -> dict:
+        """Receipts after a cursor: {"receipts": [...], "next": int}."""
+
+
+class HttpTransport:
+    """HMAC-signed HTTP, timeouts on every call, one pooled session per process."""
+
+    def __init__(self) -> None:
+        self.session = requests.Session()
+
+    def _url(self, authority: str) -> str:
+        base = settings.CUSTOMS_CIQ_URL if authority == "ciq" else settings.CUSTOMS_GATEWAY_URL
+        return base.rstrip("/")
+
+    def _request(self, method: str, url: str, body: bytes, headers: dict) -> requests.Response:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = {
+            **headers,
+            **signed_headers(
+                secret=settings.CUSTOMS_GATEWAY_SECRET,
+                method=method,
+                path=path,
+                body=body,
+                sender=settings.CUSTOMS_SENDER_CODE,
+            ),
+        }
+        try:
+            response = self.session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=(settings.CUSTOMS_CONNECT_TIMEOUT, settings.CUSTOMS_READ_TIMEOUT),
+            )
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise GatewayUnavailable(f"{exc.__class__.__name__}: {url}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise GatewayUnavailable(f"HTTP {response.status_code} from {url}")
+        if response.status_code >= 400:
+            raise GatewayRejected(_reason(response), extra={"http_status": response.status_code})
+        return response
+
+    def send(self, *, authority: str, message_guid: str, xml: bytes, order_nos: list[str]):
+        response = self._request(
+            "POST",
+            f"{self._url(authority)}/messages",
+            xml,
+            {
+                "Content-Type": "application/xml",
+                "X-Ceb-Message-Guid": message_guid,
+                "X-Ceb-Order-Nos": ",".join(order_nos),
+            },
+        )
+        return SendResult(http_status=response.status_code, body=response.json())
+
+    def fetch_receipts(self, *, authority: str, after: int) -> dict:
+        query = urlencode({"after": after, "limit": 500})
+        response = self._request("GET", f"{self._url(authority)}/receipts?{query}", b"", {})
+        return response.json()
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError):
+        return f"HTTP {response.status_code}: {response.text[:300]}"
+    return f"HTTP {response.status_code}: {body.get('reason') or body}"[:480]
+
+
+_transport: Transport | None = None
+_transport_path: str | None = None
+
+
+def get_transport() -> Transport:
+    global _transport, _transport_path
+    path = settings.CUSTOMS_TRANSPORT
+    if _transport is None or _transport_path != path:
+        _transport, _transport_path = import_string(path)(), path
+    return _transport

@@ -1,0 +1,194 @@
+"""Declarations: customs' own snapshot of what it filed, and what the authorities answered."""
+
+import uuid
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from config.crypto import EncryptedTextField
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+class Declaration(models.Model):
+    class Kind(models.TextChoices):
+        ORDER = "order", "CEB311 order"
+        PAYMENT = "payment", "CEB411 payment"
+        WAYBILL = "waybill", "CEB511 waybill"
+        INVENTORY = "inventory", "CEB621 inventory list"
+        CANCEL = "cancel", "CEB623 cancellation"
+        RETURN = "return", "CEB625 return"
+
+    class Authority(models.TextChoices):
+        CUSTOMS = "customs", _("customs")
+        CIQ = "ciq", _("inspection and quarantine")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting to be sent")
+        BLOCKED = "blocked", _("blocked by the platform pre-check")
+        SENT = "sent", _("declaring (2)")
+        ACCEPTED = "accepted", _("accepted (120)")
+        REVIEW = "review", _("manual review (300)")
+        CONCLUDED = "concluded", _("review concluded (399)")
+        INSPECTION = "inspection", _("inspection (500)")
+        DETAINED = "detained", _("detained or suspended (5xx/600)")
+        RELEASED = "released", _("released (800)")
+        CLOSED = "closed", _("clearance closed (899)")
+        REJECTED = "rejected", _("rejected (100)")
+        CANCELLED = "cancelled", _("cancelled")
+
+    MESSAGE_TYPES = {
+        "order": "CEB311",
+        "payment": "CEB411",
+        "waybill": "CEB511",
+        "inventory": "CEB621",
+        "cancel": "CEB623",
+        "return": "CEB625",
+    }
+
+    guid = models.CharField(max_length=36, unique=True, default=new_guid, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    authority = models.CharField(
+        _("authority"), max_length=8, choices=Authority.choices, default="customs"
+    )
+    order_no = models.CharField(_("order number"), max_length=64, db_index=True)
+    business_no = models.CharField(
+        _("business number"),
+        max_length=64,
+        blank=True,
+        help_text=_("payTransactionId, logisticsNo, copNo or return number"),
+    )
+    ebc_code = models.CharField(_("merchant code"), max_length=18, db_index=True)
+    payload = models.JSONField(_("filed data (without resident ID)"))
+    fingerprint = models.CharField(max_length=64)
+    id_number = EncryptedTextField(_("resident ID (encrypted)"), blank=True)
+    id_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default="pending", db_index=True
+    )
+    return_status = models.IntegerField(_("last return status"), null=True, blank=True)
+    return_info = models.CharField(_("last return info"), max_length=500, blank=True)
+    flagged_for_inspection = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    message = models.ForeignKey(
+        "customs.GatewayMessage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="declarations",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("declaration")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "authority", "order_no", "business_no"], name="declaration_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "lease_until"], name="declaration_due")]
+
+    def __str__(self) -> str:
+        return f"{self.message_type} {self.order_no} ({self.state})"
+
+    @property
+    def message_type(self) -> str:
+        return self.MESSAGE_TYPES[self.kind]
+
+
+class DeclaredLine(models.Model):
+    """One filed order line, kept as rows so caps and ex-post rules can aggregate them."""
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="lines")
+    gnum = models.PositiveIntegerField()
+    item_no = models.CharField(max_length=32, db_index=True)
+    hs_code = models.CharField(max_length=10, db_index=True)
+    qty = models.PositiveIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    buyer_hash = models.CharField(max_length=64, db_index=True)
+    declared_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "gnum"], name="declaredline_gnum"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.declaration_id}#{self.gnum} {self.item_no} x{self.qty}"
+
+
+class GatewayMessage(models.Model):
+    """One HTTP message to a gateway; it may carry a batch of declarations of one type."""
+
+    guid = models.CharField(max_length=36, unique=True, default=new_guid, editable=False)
+    message_type = models.CharField(max_length=8)
+    authority = models.CharField(max_length=8)
+    xml = models.TextField(_("XML (resident IDs masked)"))
+    record_count = models.PositiveIntegerField(default=0)
+    http_status = models.IntegerField(null=True, blank=True)
+    response = models.TextField(blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("gateway message")
+
+    def __str__(self) -> str:
+        return f"{self.message_type} {self.guid} x{self.record_count}"
+
+
+class Receipt(models.Model):
+    """A receipt as it arrived (pushed, polled or decided by an officer); applied at most once."""
+
+    class Source(models.TextChoices):
+        PUSH = "push", _("pushed to our endpoint")
+        POLL = "poll", _("polled")
+        RESPONSE = "response", _("gateway response")
+        OFFICER = "officer", _("inspection decision")
+
+    guid = models.CharField(max_length=64, unique=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    authority = models.CharField(max_length=8)
+    declaration = models.ForeignKey(
+        Declaration, on_delete=models.CASCADE, null=True, blank=True, related_name="receipts"
+    )
+    decl_guid = models.CharField(max_length=36, db_index=True)
+    order_no = models.CharField(max_length=64, db_index=True)
+    return_status = models.IntegerField()
+    return_info = models.CharField(max_length=500, blank=True)
+    return_time = models.DateTimeField()
+    invt_no = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(
+        max_length=32, blank=True, help_text=_("applied, stale (changed nothing), unknown")
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("receipt")
+        indexes = [models.Index(fields=["applied_at"], name="receipt_unapplied")]
+
+    def __str__(self) -> str:
+        return f"{self.order_no} {self.return_status} ({self.authority})"
+
+
+class GatewayCursor(models.Model):
+    """Where polling stopped, per authority: receipts after it are fetched next time."""
+
+    authority = models.CharField(max_length=8, unique=True)
+    position = models.BigIntegerField(default=0)
+    polled_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.authority}@{self.position}"

@@ -1,0 +1,45 @@
+"""Risk rules are data (enabled, thresholds) and every hit is kept with its reason."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class RiskRule(models.Model):
+    class Stage(models.TextChoices):
+        EX_ANTE = "ex_ante", _("ex-ante (before filing)")
+        IN_PROCESS = "in_process", _("in-process (three-order comparison)")
+        EX_POST = "ex_post", _("ex-post (history)")
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    description = models.CharField(max_length=300)
+    enabled = models.BooleanField(default=True)
+    params = models.JSONField(_("thresholds"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["stage", "code"]
+        verbose_name = _("risk rule")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class RiskHit(models.Model):
+    rule_code = models.CharField(max_length=64, db_index=True)
+    stage = models.CharField(max_length=16)
+    subject = models.CharField(
+        _("subject"), max_length=128, help_text=_("order number, merchant code or masked ID")
+    )
+    order_no = models.CharField(max_length=64, blank=True, db_index=True)
+    ebc_code = models.CharField(max_length=18, blank=True, db_index=True)
+    reason = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("risk hit")
+
+    def __str__(self) -> str:
+        return f"{self.rule_code}: {self.subject}"

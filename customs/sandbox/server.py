@@ -1,0 +1,409 @@
+"""The sandbox authority: customs and CIQ in one process, own port, own SQLite storage.
+
+HTTP contract (same as the real gateway adapter expects), under /customs and /ciq:
+  POST <base>/messages   signed XML message (a batch) -> {"guid", "duplicate", "records": [...]}
+  GET  <base>/receipts?after=N&limit=M   signed -> {"receipts": [...], "next": N}
+  POST /sandbox/control  signed JSON knobs (latency, inspection rate, outage, 5xx ...)
+  GET  /sandbox/state    signed -> knobs and counters
+Receipts are also pushed, signed, to the callback URL as {"receipts": [row]}.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from customs import messages
+from customs.errors import InvalidMessage
+from customs.sandbox.authority import (
+    Knobs,
+    first_checks,
+    goes_to_inspection,
+    load_positive_list,
+    three_order_reasons,
+)
+from customs.signing import SignatureError, signed_headers, verify
+
+logger = logging.getLogger("customs.sandbox")
+AUTHORITIES = ("customs", "ciq")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (authority TEXT, guid TEXT, response TEXT,
+    PRIMARY KEY (authority, guid));
+CREATE TABLE IF NOT EXISTS records (authority TEXT, guid TEXT, type TEXT, order_no TEXT,
+    business_key TEXT, data TEXT, status INTEGER, invt_no TEXT, info TEXT,
+    PRIMARY KEY (authority, guid), UNIQUE (authority, type, business_key));
+CREATE TABLE IF NOT EXISTS receipts (id INTEGER PRIMARY KEY AUTOINCREMENT, authority TEXT,
+    body TEXT);
+"""
+
+
+class Sandbox:
+    def __init__(self, *, db_path: str, secret: str, knobs: Knobs | None = None) -> None:
+        self.secret = secret
+        self.knobs = knobs or Knobs()
+        self.positive = load_positive_list()
+        self.db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+        self.lock = threading.RLock()
+        self.nonces: dict[str, float] = {}
+        self.counter = itertools.count()
+        self.queue: list = []
+        self.wake = threading.Condition()
+        self.push_session = requests.Session()
+        self.outbox: queue.Queue = queue.Queue()
+        self.stats = {"messages": 0, "records": 0, "receipts": 0, "failed_requests": 0}
+        threading.Thread(target=self._run_scheduler, daemon=True, name="scheduler").start()
+        threading.Thread(target=self._run_pusher, daemon=True, name="pusher").start()
+
+    # --- storage -------------------------------------------------------------------------
+    def _one(self, sql: str, *args):
+        with self.lock:
+            return self.db.execute(sql, args).fetchone()
+
+    def _exec(self, sql: str, *args) -> None:
+        with self.lock:
+            self.db.execute(sql, args)
+
+    def record(self, authority: str, type_: str, business_key: str) -> dict | None:
+        row = self._one(
+            "SELECT data, status, invt_no, guid FROM records WHERE authority=? AND type=? AND "
+            "business_key=?",
+            authority, type_, business_key,
+        )  # fmt: skip
+        if not row:
+            return None
+        return {**json.loads(row[0]), "status": row[1], "invt_no": row[2], "guid": row[3]}
+
+    def remember_nonce(self, nonce: str) -> bool:
+        now = time.time()
+        with self.lock:
+            if nonce in self.nonces:
+                return False
+            self.nonces = {n: t for n, t in self.nonces.items() if now - t < 600}
+            self.nonces[nonce] = now
+            return True
+
+    # --- receipts --------------------------------------------------------------------------
+    def emit(self, authority: str, decl_guid: str, status: int, info: str = "") -> None:
+        """Record a status change (never backwards here either) and push it, signed."""
+        row = self._one(
+            "SELECT type, order_no, invt_no, status FROM records WHERE authority=? AND guid=?",
+            authority, decl_guid,
+        )  # fmt: skip
+        if not row:
+            return
+        type_, order_no, invt_no, _current = row
+        self._exec(
+            "UPDATE records SET status=?, info=? WHERE authority=? AND guid=?",
+            status, info, authority, decl_guid,
+        )  # fmt: skip
+        body = {
+            "guid": str(uuid.uuid4()),
+            "authority": authority,
+            "declGuid": decl_guid,
+            "messageType": {"CEB311": "CEB312", "CEB411": "CEB412", "CEB511": "CEB512",
+                            "CEB621": "CEB622", "CEB623": "CEB624", "CEB625": "CEB626"}[type_],
+            "orderNo": order_no,
+            "returnStatus": status,
+            "returnInfo": info,
+            "returnTime": datetime.now(UTC).isoformat(),
+            "invtNo": invt_no or "",
+        }  # fmt: skip
+        with self.lock:
+            cursor = self.db.execute(
+                "INSERT INTO receipts (authority, body) VALUES (?, ?)",
+                (authority, json.dumps(body)),
+            )
+            body["id"] = cursor.lastrowid
+            self.stats["receipts"] += 1
+        if self.knobs.push_receipts and self.knobs.callback_url:
+            self.outbox.put(body)
+
+    def _run_pusher(self) -> None:
+        """Pushes in emission order, off the request threads."""
+        while True:
+            self.push(self.outbox.get())
+
+    def push(self, body: dict) -> None:
+        raw = json.dumps({"receipts": [body]}).encode()
+        url = self.knobs.callback_url
+        parts = urlsplit(url)
+        headers = signed_headers(
+            secret=self.secret, method="POST", path=parts.path, body=raw, sender="SANDBOX"
+        )
+        try:
+            self.push_session.post(
+                url, data=raw, headers={**headers, "Content-Type": "application/json"}, timeout=5
+            )
+        except requests.RequestException as exc:  # the platform polls as a fallback
+            logger.info("push to %s failed: %s", url, exc)
+
+    def receipts_after(self, authority: str, after: int, limit: int) -> dict:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT id, body FROM receipts WHERE authority=? AND id>? ORDER BY id LIMIT ?",
+                (authority, after, limit),
+            ).fetchall()
+        receipts = [{**json.loads(body), "id": id_} for id_, body in rows]
+        return {"receipts": receipts, "next": rows[-1][0] if rows else after}
+
+    # --- scheduler: receipt steps after the configured latency ----------------------------------
+    def later(self, steps: int, fn, *args) -> None:
+        due = time.monotonic() + steps * self.knobs.latency_ms / 1000
+        with self.wake:
+            heapq.heappush(self.queue, (due, next(self.counter), fn, args))
+            self.wake.notify()
+
+    def _run_scheduler(self) -> None:
+        while True:
+            with self.wake:
+                while not self.queue or self.queue[0][0] > time.monotonic():
+                    timeout = self.queue[0][0] - time.monotonic() if self.queue else None
+                    self.wake.wait(timeout)
+                _due, _n, fn, args = heapq.heappop(self.queue)
+            try:
+                fn(*args)
+            except Exception:
+                logger.exception("sandbox step failed")
+
+    # --- messages ----------------------------------------------------------------------------
+    def receive(self, authority: str, xml: bytes) -> tuple[int, dict]:
+        try:
+            message_type, guid, _sender, records = messages.parse(xml)
+        except InvalidMessage as exc:
+            return 400, {"reason": exc.message}
+        stored = self._one(
+            "SELECT response FROM messages WHERE authority=? AND guid=?", authority, guid
+        )
+        if stored:
+            return 200, {**json.loads(stored[0]), "duplicate": True}
+        results = [self._receive_record(authority, message_type, r) for r in records]
+        response = {"guid": guid, "duplicate": False, "records": results}
+        self._exec(
+            "INSERT OR IGNORE INTO messages VALUES (?, ?, ?)", authority, guid, json.dumps(response)
+        )
+        self.stats["messages"] += 1
+        return 200, response
+
+    def _business_key(self, message_type: str, head: dict) -> str:
+        if message_type == "CEB411":
+            return f"{head['orderNo']}|{head['payTransactionId']}"
+        if message_type == "CEB625":
+            return f"{head['orderNo']}|{head['copNo']}|{head['reason']}"
+        return head["orderNo"]
+
+    def _receive_record(self, authority: str, message_type: str, record: dict) -> dict:
+        head = record["head"]
+        guid, order_no = head["guid"], head["orderNo"]
+        key = self._business_key(message_type, head)
+        existing = self._one(
+            "SELECT guid, status, info FROM records WHERE authority=? AND type=? AND "
+            "business_key=?", authority, message_type, key,
+        )  # fmt: skip
+        if existing and existing[0] == guid:  # a resend: idempotent, answer what we know
+            return {"declGuid": guid, "orderNo": order_no, "returnStatus": existing[1],
+                    "returnInfo": existing[2] or ""}  # fmt: skip
+        if existing:
+            return {"declGuid": guid, "orderNo": order_no, "returnStatus": -1,
+                    "returnInfo": "duplicate business key"}  # fmt: skip
+        self._exec(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, 2, '', '')",
+            authority, guid, message_type, order_no, key, json.dumps(record),
+        )  # fmt: skip
+        self.stats["records"] += 1
+        self.emit(authority, guid, 2, "declaring")
+        self.later(1, self._first_step, authority, message_type, guid, record)
+        return {"declGuid": guid, "orderNo": order_no, "returnStatus": 2, "returnInfo": "declaring"}
+
+    def _status(self, authority: str, guid: str) -> int:
+        row = self._one("SELECT status FROM records WHERE authority=? AND guid=?", authority, guid)
+        return row[0] if row else 0
+
+    def _first_step(self, authority: str, message_type: str, guid: str, record: dict) -> None:
+        if message_type == "CEB621":
+            return self._inventory(authority, guid, record)
+        if message_type == "CEB623":
+            return self._cancel(authority, guid, record)
+        if message_type == "CEB625":
+            return self._refund(authority, guid, record)
+        reason = first_checks(message_type, record["head"], self.knobs)
+        self.emit(authority, guid, 100 if reason else 120, reason or "logical checks passed")
+
+    def _inventory(self, authority: str, guid: str, record: dict) -> None:
+        head = record["head"]
+        if authority == "ciq":
+            self.emit(authority, guid, 120, "CIQ accepted")
+            self.later(1, self._conclude, authority, guid, self.knobs.ciq_inspection_rate)
+            return
+        order_no = head["orderNo"]
+        docs = {
+            name: (r if r and r["status"] not in (100, 0) else None)
+            for name, r in (
+                ("order", self.record("customs", "CEB311", order_no)),
+                ("payment", self._payment(order_no)),
+                ("waybill", self.record("customs", "CEB511", order_no)),
+            )
+        }
+        reasons = three_order_reasons(
+            inventory=record, positive=self.positive, knobs=self.knobs, **docs
+        )
+        if reasons:
+            self.emit(authority, guid, 100, "; ".join(reasons)[:480])
+            return
+        invt_no = f"4601{datetime.now(UTC):%Y}I{next(self.counter):09d}"
+        self._exec("UPDATE records SET invt_no=? WHERE authority=? AND guid=?", invt_no,
+                   authority, guid)  # fmt: skip
+        self.emit(authority, guid, 120, "logical checks passed")
+        self.later(1, self._review, authority, guid)
+
+    def _payment(self, order_no: str) -> dict | None:
+        row = self._one(
+            "SELECT data, status FROM records WHERE authority='customs' AND type='CEB411' AND "
+            "order_no=? ORDER BY rowid DESC", order_no,
+        )  # fmt: skip
+        return {**json.loads(row[0]), "status": row[1]} if row else None
+
+    def _review(self, authority: str, guid: str) -> None:
+        if self._status(authority, guid) != 120:
+            return  # cancelled or rejected meanwhile
+        self.emit(authority, guid, 399, "review concluded")
+        self.later(1, self._conclude, authority, guid, self.knobs.inspection_rate)
+
+    def _conclude(self, authority: str, guid: str, inspection_rate: float) -> None:
+        if self._status(authority, guid) not in (120, 399):
+            return
+        if goes_to_inspection(inspection_rate):
+            self.emit(authority, guid, 500, f"{authority} inspection ordered")
+        else:
+            self.emit(authority, guid, 800, "released")
+
+    def _cancel(self, authority: str, guid: str, record: dict) -> None:
+        target = self.record(authority, "CEB621", record["head"]["orderNo"])
+        if target is None or target["status"] in (800, 899):
+            self.emit(authority, guid, 100, "inventory list already released or unknown")
+            return
+        self._exec("UPDATE records SET status=700 WHERE authority=? AND guid=?", authority,
+                   target["guid"])  # fmt: skip
+        self.emit(authority, guid, 120, "cancellation accepted")
+        self.later(1, self.emit, authority, guid, 399, "inventory list cancelled")
+
+    def _refund(self, authority: str, guid: str, record: dict) -> None:
+        target = self.record(authority, "CEB621", record["head"]["orderNo"])
+        if target is None or target["status"] not in (800, 899):
+            self.emit(authority, guid, 100, "only released inventory lists can be returned")
+            return
+        self.emit(authority, guid, 120, "return accepted")
+        self.later(1, self.emit, authority, guid, 399, "return approved")
+
+
+def make_handler(sandbox: Sandbox):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):  # quiet: the tests start many requests
+            logger.debug(fmt, *args)
+
+        def _answer(self, status: int, body: dict) -> None:
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _verified(self, method: str, body: bytes) -> bool:
+            try:
+                verify(
+                    secret=sandbox.secret, method=method, path=self.path, body=body,
+                    headers=self.headers, remember_nonce=sandbox.remember_nonce,
+                )  # fmt: skip
+            except SignatureError as exc:
+                self._answer(401, {"reason": f"bad signature: {exc}"})
+                return False
+            return True
+
+        def _injected_failure(self) -> bool:
+            knobs = sandbox.knobs
+            if knobs.response_delay_ms:
+                time.sleep(knobs.response_delay_ms / 1000)
+            mode = None
+            with sandbox.lock:
+                if knobs.outage:
+                    mode = "503"
+                elif knobs.fail_next > 0:
+                    knobs.fail_next -= 1
+                    mode = knobs.fail_mode
+                elif knobs.error_rate and goes_to_inspection(knobs.error_rate):
+                    mode = "500"
+            if mode is None:
+                return False
+            sandbox.stats["failed_requests"] += 1
+            if mode == "timeout":
+                time.sleep(knobs.timeout_seconds)
+            self._answer(503 if mode == "503" else 500, {"reason": f"injected {mode}"})
+            return True
+
+        def do_GET(self):
+            parts = urlsplit(self.path)
+            if not self._verified("GET", b""):
+                return
+            if parts.path == "/sandbox/state":
+                return self._answer(200, {"knobs": vars(sandbox.knobs), "stats": sandbox.stats})
+            authority = parts.path.strip("/").split("/")[0]
+            if authority in AUTHORITIES and parts.path.endswith("/receipts"):
+                if self._injected_failure():
+                    return
+                query = parse_qs(parts.query)
+                after = int(query.get("after", ["0"])[0])
+                limit = min(int(query.get("limit", ["500"])[0]), 1000)
+                return self._answer(200, sandbox.receipts_after(authority, after, limit))
+            self._answer(404, {"reason": "not found"})
+
+        def do_POST(self):
+            parts = urlsplit(self.path)
+            body = self._body()
+            if not self._verified("POST", body):
+                return
+            if parts.path == "/sandbox/control":
+                try:
+                    sandbox.knobs.update(json.loads(body or b"{}"))
+                except (ValueError, TypeError) as exc:
+                    return self._answer(400, {"reason": str(exc)})
+                return self._answer(200, {"knobs": vars(sandbox.knobs)})
+            authority = parts.path.strip("/").split("/")[0]
+            if authority not in AUTHORITIES or not parts.path.endswith("/messages"):
+                return self._answer(404, {"reason": "not found"})
+            if self._injected_failure():
+                return
+            status, answer = sandbox.receive(authority, body)
+            self._answer(status, answer)
+
+    return Handler
+
+
+def serve(*, host: str, port: int, db_path: str, secret: str, knobs: Knobs) -> None:
+    sandbox = Sandbox(db_path=db_path, secret=secret, knobs=knobs)
+    server = ThreadingHTTPServer((host, port), make_handler(sandbox))
+    server.daemon_threads = True
+    print(f"customs sandbox listening on http://{host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()

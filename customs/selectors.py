@@ -1,0 +1,81 @@
+"""Reads for the apps above and the admin: "what is this order's clearance, and why"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from customs.models import ClearanceEvent, Declaration, OrderClearance, RiskHit
+
+
+@dataclass(frozen=True)
+class DeclarationView:
+    message_type: str
+    authority: str
+    state: str
+    return_status: int | None
+    return_info: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ClearanceView:
+    order_no: str
+    state: str  # filing | declared | held | released | returned | rejected | cancelled
+    reason: str  # why (the authority's returnInfo, or the pre-check's finding)
+    ciq_required: bool
+    inventory_list_no: str
+    goods_released: bool  # goods written off and moved to the counter or dock
+    changed_at: datetime
+    declarations: tuple[DeclarationView, ...]
+    history: tuple[tuple[str, str, str, datetime], ...]  # (from, to, reason, at)
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in ("released", "returned", "rejected", "cancelled")
+
+
+def order_clearance(order_no: str) -> ClearanceView | None:
+    clearance = OrderClearance.objects.filter(order_no=order_no).first()
+    if clearance is None:
+        return None
+    decls = Declaration.objects.filter(order_no=order_no).order_by("created_at", "id")
+    events = ClearanceEvent.objects.filter(clearance=clearance)
+    return ClearanceView(
+        order_no=order_no,
+        state=clearance.state,
+        reason=clearance.reason,
+        ciq_required=clearance.ciq_required,
+        inventory_list_no=clearance.invt_no,
+        goods_released=clearance.goods_released_at is not None,
+        changed_at=clearance.state_changed_at,
+        declarations=tuple(
+            DeclarationView(
+                message_type=d.message_type,
+                authority=d.authority,
+                state=d.state,
+                return_status=d.return_status,
+                return_info=d.return_info or d.last_error,
+                sent_at=d.sent_at,
+            )
+            for d in decls
+        ),
+        history=tuple((e.from_state, e.to_state, e.reason, e.created_at) for e in events),
+    )
+
+
+def clearances_changed_since(since: datetime) -> QuerySet[OrderClearance]:
+    """For a listener's own sweep: orders whose clearance changed after `since`."""
+    return OrderClearance.objects.filter(state_changed_at__gt=since).order_by("state_changed_at")
+
+
+def inspection_queue() -> QuerySet[Declaration]:
+    return Declaration.objects.filter(
+        kind="inventory", state__in=["inspection", "detained", "review"]
+    ).order_by("state_changed_at")
+
+
+def hits_for(order_no: str) -> QuerySet[RiskHit]:
+    return RiskHit.objects.filter(order_no=order_no)

@@ -1,0 +1,34 @@
+"""Writes of the customs app. The apps above call only what is exported here."""
+
+from customs.services.clearance import clearance_recompute, clearance_release_goods
+from customs.services.declarations import (
+    declaration_create_payment,
+    declaration_create_return,
+    declarations_cancel_for_order,
+    declarations_create_for_order,
+    inventory_declare,
+)
+from customs.services.filing import declarations_file
+from customs.services.receipts import (
+    inspection_decide,
+    receipt_apply,
+    receipts_apply_pending,
+    receipts_poll,
+    receipts_record,
+)
+
+__all__ = [
+    "clearance_recompute",
+    "clearance_release_goods",
+    "declaration_create_payment",
+    "declaration_create_return",
+    "declarations_cancel_for_order",
+    "declarations_create_for_order",
+    "declarations_file",
+    "inspection_decide",
+    "inventory_declare",
+    "receipt_apply",
+    "receipts_apply_pending",
+    "receipts_poll",
+    "receipts_record",
+]

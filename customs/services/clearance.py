@@ -1,0 +1,124 @@
+"""An order's clearance: derived from its declarations, announced on every change."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import DomainError
+from customs.models import ClearanceEvent, Declaration, OrderClearance
+from customs.services import release
+from customs.services.states import (
+    HOLDING,
+    OUT_OF_BOND,
+    clearance_may_move,
+)
+
+logger = logging.getLogger(__name__)
+C = OrderClearance.State
+S = Declaration.State
+
+
+def _announce(order_no: str, state: str) -> None:
+    """Tell the listeners after commit; a lost message is caught by their own sweep."""
+    for name in settings.CUSTOMS_CLEARANCE_LISTENERS:
+
+        def send(name=name) -> None:
+            try:
+                current_app.send_task(
+                    name, kwargs={"order_no": order_no, "state": state}, retry=False
+                )
+            except Exception:  # broker down: the durable state is in the database
+                logger.warning("could not announce %s %s to %s", order_no, state, name)
+
+        transaction.on_commit(send)
+
+
+def clearance_transition(*, clearance: OrderClearance, to: str, reason: str = "") -> bool:
+    """Move a locked clearance forward; False when the move would go backwards."""
+    if not clearance_may_move(clearance.state, to):
+        return False
+    ClearanceEvent.objects.create(
+        clearance=clearance, from_state=clearance.state, to_state=to, reason=reason[:500]
+    )
+    clearance.state = to
+    clearance.reason = reason[:500]
+    clearance.state_changed_at = timezone.now()
+    clearance.save(update_fields=["state", "reason", "state_changed_at"])
+    if to == C.RELEASED:
+        _release_goods(clearance)
+    _announce(clearance.order_no, to)
+    return True
+
+
+def _target(clearance: OrderClearance, decls: list[Declaration]) -> tuple[str, str]:
+    main = [d for d in decls if d.kind not in ("cancel", "return")]
+    for decl in main:
+        if decl.state in (S.REJECTED, S.BLOCKED):
+            why = decl.return_info or decl.last_error or "rejected"
+            return C.REJECTED, f"{decl.message_type} ({decl.authority}): {why}"
+    inventory = [d for d in main if d.kind == "inventory"]
+    needed = {"customs", "ciq"} if clearance.ciq_required else {"customs"}
+    if inventory and {d.authority for d in inventory if d.state in OUT_OF_BOND} >= needed:
+        return C.RELEASED, "released by " + " and ".join(sorted(needed))
+    holding = [d for d in inventory if d.state in HOLDING]
+    if holding:
+        decl = holding[0]
+        why = decl.return_info or decl.get_state_display()
+        return C.HELD, f"{decl.message_type} ({decl.authority}): {why}"
+    if inventory:
+        return C.DECLARED, "inventory list declared"
+    return C.FILING, ""
+
+
+def clearance_recompute(*, order_no: str) -> OrderClearance | None:
+    """Derive the order's clearance from its declarations (under the clearance row lock)."""
+    clearance = OrderClearance.objects.select_for_update().filter(order_no=order_no).first()
+    if clearance is None:
+        return None
+    decls = list(Declaration.objects.filter(order_no=order_no))
+    to, reason = _target(clearance, decls)
+    if to != clearance.state:
+        clearance_transition(clearance=clearance, to=to, reason=reason)
+    elif reason and reason != clearance.reason and to == C.HELD:
+        clearance.reason = reason[:500]
+        clearance.save(update_fields=["reason"])
+    return clearance
+
+
+def _release_goods(clearance: OrderClearance) -> None:
+    """Write off and move the goods once; a bonded refusal is kept for the sweep to retry."""
+    if clearance.goods_released_at is not None:
+        return
+    try:
+        with transaction.atomic():
+            release.release_from_bond(
+                order_no=clearance.order_no,
+                inventory_list_no=clearance.invt_no or clearance.order_no,
+                destination_code=clearance.destination_code,
+            )
+    except (DomainError, ImportError) as exc:
+        clearance.release_error = f"{exc.__class__.__name__}: {exc}"[:500]
+        clearance.save(update_fields=["release_error"])
+        logger.warning("release of %s failed: %s", clearance.order_no, clearance.release_error)
+        return
+    clearance.goods_released_at = timezone.now()
+    clearance.release_error = ""
+    clearance.save(update_fields=["goods_released_at", "release_error"])
+
+
+@transaction.atomic
+def clearance_release_goods(*, order_no: str) -> bool:
+    """Retry the move out of bond for a released order (sweep); True once the goods moved."""
+    clearance = OrderClearance.objects.select_for_update().filter(order_no=order_no).first()
+    if clearance is None or clearance.state != C.RELEASED:
+        return False
+    if clearance.goods_released_at is None:
+        _release_goods(clearance)
+        if clearance.goods_released_at is not None:
+            _announce(order_no, clearance.state)
+    return clearance.goods_released_at is not None

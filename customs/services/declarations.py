@@ -1,0 +1,406 @@
+"""Creating declarations from plain data, in the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from bonded import selectors as bonded_selectors
+from config.crypto import keyed_hash
+from customs import errors
+from customs.filings import OrderFiling, PaymentFiling, ReturnFiling, WaybillFiling
+from customs.models import Declaration, DeclaredLine, Enterprise, OrderClearance
+from customs.services import supervision
+from customs.services.clearance import clearance_recompute, clearance_transition
+from customs.services.states import ACCEPTED_OR_LATER, declaration_may_move
+
+logger = logging.getLogger(__name__)
+S = Declaration.State
+C = OrderClearance.State
+
+
+def fingerprint(payload: dict, id_hash: str = "") -> str:
+    body = json.dumps(payload, sort_keys=True, ensure_ascii=False) + id_hash
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def nudge_filing() -> None:
+    """After commit, ask a worker to push; if the broker is down the sweep files it later."""
+
+    def send() -> None:
+        from customs.tasks import declarations_push
+
+        try:
+            declarations_push.apply_async(retry=False)
+        except Exception:  # the declaration is durable; the sweep will find it
+            logger.warning("broker unavailable: declarations wait for the sweep")
+
+    transaction.on_commit(send)
+
+
+def declaration_transition(*, declaration: Declaration, to: str, info: str = "") -> bool:
+    """Move a declaration forward (never backwards) and re-derive its order's clearance."""
+    if not declaration_may_move(declaration.state, to):
+        return False
+    declaration.state = to
+    declaration.state_changed_at = timezone.now()
+    if info:
+        declaration.return_info = info[:500]
+    declaration.save(update_fields=["state", "state_changed_at", "return_info"])
+    clearance_recompute(order_no=declaration.order_no)
+    return True
+
+
+def _book_for(order: OrderFiling) -> dict:
+    """emsNo, areaCode and each item's account-book record, from the destination's warehouse."""
+    location = bonded_selectors.location_by_code(order.destination_code)
+    if location is None or location.warehouse is None:
+        raise errors.AccountBookMissing(
+            f"Destination {order.destination_code} is not a location of a bonded warehouse.",
+            extra={"destination_code": order.destination_code},
+        )
+    warehouse = location.warehouse
+    records = {
+        record.item.item_no: record
+        for record in bonded_selectors.book_records(warehouse_code=warehouse.code).filter(
+            item__item_no__in=[line.item_no for line in order.lines]
+        )
+    }
+    missing = sorted({line.item_no for line in order.lines} - records.keys())
+    if missing:
+        raise errors.AccountBookMissing(
+            f"Items {', '.join(missing)} have no record in account book {warehouse.ems_no}.",
+            extra={"item_nos": missing},
+        )
+    return {
+        "warehouse_code": warehouse.code,
+        "ems_no": warehouse.ems_no,
+        "area_code": warehouse.area_code,
+        "records": {item_no: str(record.record_no) for item_no, record in records.items()},
+        "net_weight": str(sum(r.item.net_weight_kg * _qty(order, n) for n, r in records.items())),
+        "gross_weight": str(
+            sum(r.item.gross_weight_kg * _qty(order, n) for n, r in records.items())
+        ),
+    }
+
+
+def _qty(order: OrderFiling, item_no: str) -> int:
+    return sum(line.qty for line in order.lines if line.item_no == item_no)
+
+
+def _names(codes: dict[str, str]) -> dict[str, str]:
+    found = {(e.role, e.code): e.name for e in Enterprise.objects.all()}
+    return {role: found.get((role, code), code) for role, code in codes.items()}
+
+
+def _summary(order_no: str):
+    from customs.selectors import order_clearance
+
+    return order_clearance(order_no)
+
+
+def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling):
+    """File the order (CEB311) and waybill (CEB511); pre-checked; durable with the caller's
+    transaction. Calling again with the same data is a no-op; different data is refused."""
+    if not order.lines:
+        raise errors.CustomsError("An order needs at least one line.", code="customs_no_lines")
+    if order.delivery_mode not in ("pickup", "delivery"):
+        raise errors.CustomsError("delivery_mode is pickup or delivery.", code="customs_mode")
+    payload = order.as_payload()
+    id_hash = keyed_hash(order.buyer_id_number)
+    with transaction.atomic():
+        existing = Declaration.objects.filter(
+            kind="order", authority="customs", order_no=order.order_no
+        ).first()
+        if existing is not None:
+            if existing.fingerprint != fingerprint(payload, id_hash):
+                raise errors.FilingConflict(
+                    f"Order {order.order_no} was filed before with other data.",
+                    extra={"order_no": order.order_no},
+                )
+            return _summary(order.order_no)
+        parties = {
+            "platform": order.ebp_code,
+            "merchant": order.ebc_code,
+            "payment": order.pay_code,
+            "logistics": order.logistics_code,
+            "agent": settings.CUSTOMS_AGENT_CODE,
+        }
+        ciq_required = flagged = False
+        if supervision.precheck_enabled():
+            supervision.parties_check(parties=parties)
+            result = supervision.goods_check(
+                order_no=order.order_no,
+                ebc_code=order.ebc_code,
+                lines=payload["lines"],
+                buyer_hash=id_hash,
+            )
+            ciq_required, flagged = result.ciq_required, result.flagged_for_inspection
+            problems = supervision.order_problems(payload)
+            if problems:
+                raise errors.TaxMismatch("; ".join(problems), extra={"problems": problems})
+            problems = supervision.order_waybill_problems(payload, waybill.as_payload())
+            if problems and supervision.rule("three_order").enabled:
+                raise errors.ThreeOrderMismatch("; ".join(problems), extra={"problems": problems})
+        else:
+            entries = supervision.current_entries({line.hs_code for line in order.lines})
+            ciq_required = any(entry.quarantine for entry in entries.values())
+        payload["book"] = _book_for(order)
+        payload["names"] = _names(parties)
+        clearance = OrderClearance.objects.create(
+            order_no=order.order_no,
+            ebc_code=order.ebc_code,
+            delivery_mode=order.delivery_mode,
+            destination_code=order.destination_code,
+            ciq_required=ciq_required,
+        )
+        decl = Declaration.objects.create(
+            kind="order",
+            order_no=order.order_no,
+            ebc_code=order.ebc_code,
+            payload=payload,
+            fingerprint=fingerprint(order.as_payload(), id_hash),
+            id_number=order.buyer_id_number,
+            id_hash=id_hash,
+            flagged_for_inspection=flagged,
+        )
+        DeclaredLine.objects.bulk_create(
+            DeclaredLine(
+                declaration=decl,
+                gnum=line.gnum,
+                item_no=line.item_no,
+                hs_code=line.hs_code,
+                qty=line.qty,
+                price=line.price,
+                buyer_hash=id_hash,
+            )
+            for line in order.lines
+        )
+        waybill_payload = {**waybill.as_payload(), "order_no": order.order_no}
+        Declaration.objects.create(
+            kind="waybill",
+            order_no=order.order_no,
+            business_no=waybill.logistics_no,
+            ebc_code=order.ebc_code,
+            payload=waybill_payload,
+            fingerprint=fingerprint(waybill_payload),
+        )
+        nudge_filing()
+    return _summary(clearance.order_no)
+
+
+def declaration_create_payment(*, payment: PaymentFiling):
+    """File the payment (CEB411). The money is already taken, so a mismatch never raises:
+    the payment is blocked (not sent), the hit stored and the order's clearance rejected."""
+    payload = payment.as_payload()
+    id_hash = keyed_hash(payment.payer_id_number)
+    with transaction.atomic():
+        clearance = (
+            OrderClearance.objects.select_for_update().filter(order_no=payment.order_no).first()
+        )
+        if clearance is None:
+            raise errors.CustomsError(
+                f"Order {payment.order_no} has not been filed with customs.",
+                code="customs_order_not_filed",
+                http_status=404,
+            )
+        existing = Declaration.objects.filter(
+            kind="payment", authority="customs", order_no=payment.order_no
+        ).first()
+        if existing is not None:
+            if existing.fingerprint != fingerprint(payload, id_hash):
+                raise errors.FilingConflict(
+                    f"A different payment was filed for order {payment.order_no}.",
+                    extra={"order_no": payment.order_no},
+                )
+            return _summary(payment.order_no)
+        if clearance.state in (C.CANCELLED, C.REJECTED):
+            raise errors.IllegalTransition(
+                f"Order {payment.order_no} is {clearance.state}; refund the payment instead.",
+                extra={"state": clearance.state},
+            )
+        order = Declaration.objects.get(
+            kind="order", authority="customs", order_no=payment.order_no
+        )
+        payload["names"] = _names({"payment": payment.pay_code, "platform": payment.ebp_code})
+        decl = Declaration.objects.create(
+            kind="payment",
+            order_no=payment.order_no,
+            business_no=payment.pay_transaction_id,
+            ebc_code=clearance.ebc_code,
+            payload=payload,
+            fingerprint=fingerprint(payment.as_payload(), id_hash),
+            id_number=payment.payer_id_number,
+            id_hash=id_hash,
+        )
+        problems = []
+        if supervision.precheck_enabled() and supervision.rule("three_order").enabled:
+            problems = supervision.order_payment_problems(
+                order.payload, order.id_hash, payload, id_hash
+            )
+        if problems:
+            _block(decl, problems, clearance)
+        else:
+            nudge_filing()
+    return _summary(payment.order_no)
+
+
+def _block(decl: Declaration, problems: list[str], clearance: OrderClearance) -> None:
+    reason = "three-order comparison: " + "; ".join(problems)
+    decl.state = S.BLOCKED
+    decl.last_error = reason[:500]
+    decl.save(update_fields=["state", "last_error"])
+    supervision.hit_record(
+        rule_code="three_order",
+        subject=decl.order_no,
+        reason=reason,
+        order_no=decl.order_no,
+        ebc_code=decl.ebc_code,
+    )
+    clearance_transition(clearance=clearance, to=C.REJECTED, reason=reason)
+    # Nothing of a rejected order may still go out.
+    Declaration.objects.filter(order_no=decl.order_no, state=S.PENDING).update(
+        state=S.CANCELLED, state_changed_at=timezone.now()
+    )
+
+
+def inventory_declare(*, order_no: str) -> Declaration | None:
+    """Declare the inventory list (CEB621, and to CIQ when quarantine applies) once order,
+    payment and waybill are all accepted and agree. Idempotent; None while not ready."""
+    from customs.services.inventory import build_inventory_payload
+
+    with transaction.atomic():
+        clearance = OrderClearance.objects.select_for_update().filter(order_no=order_no).first()
+        if clearance is None or clearance.state != C.FILING:
+            return None
+        decls = {
+            d.kind: d
+            for d in Declaration.objects.filter(
+                order_no=order_no, authority="customs", kind__in=["order", "payment", "waybill"]
+            )
+        }
+        if len(decls) < 3 or any(d.state not in ACCEPTED_OR_LATER for d in decls.values()):
+            return None
+        existing = Declaration.objects.filter(
+            kind="inventory", authority="customs", order_no=order_no
+        ).first()
+        if existing:
+            return existing
+        order, payment, waybill = decls["order"], decls["payment"], decls["waybill"]
+        payload = build_inventory_payload(order=order, waybill=waybill)
+        if supervision.precheck_enabled() and supervision.rule("three_order").enabled:
+            problems = [
+                *supervision.order_waybill_problems(order.payload, waybill.payload),
+                *supervision.order_payment_problems(
+                    order.payload, order.id_hash, payment.payload, payment.id_hash
+                ),
+                *supervision.list_problems(order.payload, payload["lines"]),
+            ]
+            if problems:
+                _block(payment, problems, clearance)
+                return None
+        created = None
+        for authority in ["customs", "ciq"] if clearance.ciq_required else ["customs"]:
+            decl = Declaration.objects.create(
+                kind="inventory",
+                authority=authority,
+                order_no=order_no,
+                business_no=payload["cop_no"],
+                ebc_code=order.ebc_code,
+                payload=payload,
+                fingerprint=fingerprint(payload, order.id_hash),
+                id_number=order.id_number,
+                id_hash=order.id_hash,
+                flagged_for_inspection=order.flagged_for_inspection,
+            )
+            created = created or decl
+        clearance_transition(clearance=clearance, to=C.DECLARED, reason="inventory list declared")
+        nudge_filing()
+        return created
+
+
+def declarations_cancel_for_order(*, order_no: str, reason: str):
+    """Cancel an expired or cancelled order: unsent declarations are dropped here; a declared
+    inventory list is withdrawn with CEB623. Released goods need a return instead."""
+    from customs.services.inventory import cancel_payload
+
+    with transaction.atomic():
+        clearance = OrderClearance.objects.select_for_update().filter(order_no=order_no).first()
+        if clearance is None:
+            return None
+        if clearance.state in (C.RELEASED, C.RETURNED):
+            raise errors.IllegalTransition(
+                f"Order {order_no} was released; file a return request instead.",
+                extra={"state": clearance.state},
+            )
+        if clearance.state in (C.CANCELLED, C.REJECTED):
+            return _summary(order_no)
+        inventory = Declaration.objects.filter(
+            kind="inventory", authority="customs", order_no=order_no
+        ).first()
+        if inventory is not None and inventory.state not in (S.PENDING, S.REJECTED):
+            payload = cancel_payload(inventory=inventory, invt_no=clearance.invt_no, reason=reason)
+            _, created = Declaration.objects.get_or_create(
+                kind="cancel",
+                authority="customs",
+                order_no=order_no,
+                business_no=inventory.business_no,
+                defaults={
+                    "ebc_code": inventory.ebc_code,
+                    "payload": payload,
+                    "fingerprint": fingerprint(payload),
+                    "id_number": inventory.id_number,
+                    "id_hash": inventory.id_hash,
+                },
+            )
+            if created:
+                nudge_filing()
+            return _summary(order_no)
+        for decl in Declaration.objects.filter(order_no=order_no).exclude(
+            state__in=[S.REJECTED, S.CANCELLED, S.CLOSED]
+        ):
+            decl.state = S.CANCELLED
+            decl.state_changed_at = timezone.now()
+            decl.save(update_fields=["state", "state_changed_at"])
+        clearance_transition(clearance=clearance, to=C.CANCELLED, reason=reason)
+    return _summary(order_no)
+
+
+def declaration_create_return(*, filing: ReturnFiling):
+    """Request a return (CEB625) of released goods; on approval they go back into bond."""
+    from customs.services.inventory import return_payload
+
+    with transaction.atomic():
+        clearance = (
+            OrderClearance.objects.select_for_update().filter(order_no=filing.order_no).first()
+        )
+        if clearance is None or clearance.state != C.RELEASED:
+            raise errors.IllegalTransition(
+                f"Only released orders can be returned (order {filing.order_no}).",
+                extra={"state": getattr(clearance, "state", None)},
+            )
+        inventory = Declaration.objects.get(
+            kind="inventory", authority="customs", order_no=filing.order_no
+        )
+        payload = return_payload(inventory=inventory, invt_no=clearance.invt_no, filing=filing)
+        decl, created = Declaration.objects.get_or_create(
+            kind="return",
+            authority="customs",
+            order_no=filing.order_no,
+            business_no=filing.return_no,
+            defaults={
+                "ebc_code": inventory.ebc_code,
+                "payload": payload,
+                "fingerprint": fingerprint(payload),
+                "id_number": inventory.id_number,
+                "id_hash": inventory.id_hash,
+            },
+        )
+        if created:
+            nudge_filing()
+        return decl

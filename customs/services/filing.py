@@ -1,0 +1,179 @@
+"""Sending pending declarations to the gateways, batched, without holding locks over HTTP.
+
+A declaration is claimed with a short lease (a conditional UPDATE), sent, then confirmed in a
+new transaction. If the process dies mid-send the lease lapses and the next push sends it
+again; the gateway is idempotent by guid and order number, so a repeat does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from itertools import groupby
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from customs import messages
+from customs.errors import GatewayRejected, GatewayUnavailable, InvalidMessage
+from customs.gateway import get_transport
+from customs.models import Declaration, GatewayMessage
+from customs.records import record_for
+from customs.services.declarations import declaration_transition
+from customs.services.receipts import receipt_apply, receipts_record
+
+logger = logging.getLogger(__name__)
+S = Declaration.State
+# Order, payment and waybill go before the lists that depend on them.
+KIND_ORDER = ["order", "waybill", "payment", "inventory", "cancel", "return"]
+
+
+@dataclass
+class FilingReport:
+    sent: int = 0
+    rejected: int = 0
+    failed: int = 0
+    messages: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _lease_seconds() -> float:
+    return 2 * (settings.CUSTOMS_CONNECT_TIMEOUT + settings.CUSTOMS_READ_TIMEOUT) + 10
+
+
+def declarations_due():
+    now = timezone.now()
+    return Declaration.objects.filter(state=S.PENDING).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
+
+
+def _claim(limit: int) -> list[Declaration]:
+    ids = list(declarations_due().order_by("created_at", "id").values_list("id", flat=True)[:limit])
+    if not ids:
+        return []
+    token = secrets.token_hex(8)
+    now = timezone.now()
+    with transaction.atomic():
+        declarations_due().filter(id__in=ids).update(
+            lease_token=token, lease_until=now + timedelta(seconds=_lease_seconds())
+        )
+    claimed = list(Declaration.objects.filter(lease_token=token, state=S.PENDING))
+    claimed.sort(key=lambda d: (KIND_ORDER.index(d.kind), d.authority, d.created_at, d.id))
+    return claimed
+
+
+def declarations_file(*, max_batches: int = 20) -> FilingReport:
+    """Push what is due, batch by batch. Raises GatewayUnavailable after trying every batch if
+    any batch hit a transient failure, so the task retries with backoff."""
+    size = settings.CUSTOMS_BATCH_SIZE
+    report = FilingReport()
+    claimed = _claim(size * max_batches)
+    transient: list[str] = []
+    for (kind, authority), group in groupby(claimed, key=lambda d: (d.kind, d.authority)):
+        group = list(group)
+        for start in range(0, len(group), size):
+            batch = group[start : start + size]
+            try:
+                _send_batch(batch, kind=kind, authority=authority, report=report)
+            except GatewayUnavailable as exc:
+                transient.append(str(exc))
+                _release_lease(batch, str(exc))
+                report.failed += len(batch)
+    if transient:
+        report.errors = transient
+        raise GatewayUnavailable("; ".join(sorted(set(transient)))[:480])
+    return report
+
+
+def _release_lease(batch: list[Declaration], error: str) -> None:
+    for decl in batch:
+        Declaration.objects.filter(pk=decl.pk, state=S.PENDING).update(
+            lease_until=None, lease_token="", last_error=error[:500], attempts=decl.attempts + 1
+        )
+
+
+def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> None:
+    message_type = Declaration.MESSAGE_TYPES[kind]
+    message = GatewayMessage(message_type=message_type, authority=authority)
+    common = {
+        "message_type": message_type,
+        "guid": message.guid,
+        "sender_code": settings.CUSTOMS_SENDER_CODE,
+        "sender_name": "Bondport",
+    }
+    try:
+        xml = messages.render(records=[record_for(d) for d in batch], **common)
+        messages.validate(xml)
+        masked = messages.render(records=[record_for(d, masked=True) for d in batch], **common)
+    except InvalidMessage as exc:
+        _reject(batch, f"not valid before sending: {exc.message}")
+        report.rejected += len(batch)
+        return
+    message.xml = masked.decode()
+    message.record_count = len(batch)
+    message.save()
+    Declaration.objects.filter(pk__in=[d.pk for d in batch]).update(message=message)
+    try:
+        result = get_transport().send(
+            authority=authority,
+            message_guid=message.guid,
+            xml=xml,
+            order_nos=[d.order_no for d in batch],
+        )
+    except GatewayRejected as exc:
+        GatewayMessage.objects.filter(pk=message.pk).update(
+            error=exc.message[:500], http_status=exc.extra.get("http_status")
+        )
+        _reject(batch, exc.message)
+        report.rejected += len(batch)
+        return
+    except GatewayUnavailable as exc:
+        GatewayMessage.objects.filter(pk=message.pk).update(error=str(exc)[:500])
+        raise
+    GatewayMessage.objects.filter(pk=message.pk).update(
+        http_status=result.http_status, response=str(result.body)[:4000]
+    )
+    report.messages += 1
+    _confirm_sent(batch, authority=authority, body=result.body)
+    report.sent += len(batch)
+
+
+def _confirm_sent(batch, *, authority: str, body: dict) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        for decl in (
+            Declaration.objects.select_for_update()
+            .filter(pk__in=[d.pk for d in batch])
+            .order_by("pk")
+        ):
+            decl.sent_at = decl.sent_at or now
+            decl.attempts += 1
+            decl.lease_until, decl.lease_token, decl.last_error = None, "", ""
+            decl.save(update_fields=["sent_at", "attempts", "lease_until", "lease_token",
+                                     "last_error"])  # fmt: skip
+            declaration_transition(declaration=decl, to=S.SENT)
+    # The synchronous answer per record (2 declaring, or an immediate refusal) is a receipt.
+    rows = [
+        {**row, "authority": authority, "guid": f"resp-{row['declGuid']}-{row['returnStatus']}"}
+        for row in body.get("records", [])
+        if row.get("declGuid")
+    ]
+    for receipt_id in receipts_record(receipts=rows, source="response"):
+        receipt_apply(receipt_id=receipt_id)
+
+
+def _reject(batch, reason: str) -> None:
+    with transaction.atomic():
+        for decl in (
+            Declaration.objects.select_for_update()
+            .filter(pk__in=[d.pk for d in batch])
+            .order_by("pk")
+        ):
+            decl.lease_until, decl.lease_token, decl.last_error = None, "", reason[:500]
+            decl.save(update_fields=["lease_until", "lease_token", "last_error"])
+            declaration_transition(declaration=decl, to=S.REJECTED, info=reason)

@@ -1,0 +1,35 @@
+"""The one place customs moves goods in bonded: release out of bond, return into bond."""
+
+from collections.abc import Sequence
+
+
+def release_from_bond(*, order_no: str, inventory_list_no: str, destination_code: str) -> None:
+    """Write off the account book and move the order's goods to the counter or dock.
+
+    bonded makes this exactly once per inventory list; customs also records that it did it.
+    """
+    from bonded.services import reservation_release_from_bond
+
+    reservation_release_from_bond(
+        reference=order_no,
+        inventory_list_no=inventory_list_no,
+        destination_code=destination_code,
+        actor="customs",
+    )
+
+
+def return_into_bond(
+    *, order_no: str, return_no: str, location_code: str, lines: Sequence[dict]
+) -> None:
+    from bonded.services import StockLine, stock_return_into_bond
+
+    stock_return_into_bond(
+        reference=order_no,
+        return_no=return_no,
+        location_code=location_code,
+        lines=[
+            StockLine(item_no=line["item_no"], quantity=int(line["qty"]), line_no=int(line["gnum"]))
+            for line in lines
+        ],
+        actor="customs",
+    )

@@ -1,0 +1,82 @@
+"""Celery entry points: thin wrappers over services, safe to run twice, state in the database.
+
+Routed to the customs_filing and customs_receipts queues (CELERY_TASK_ROUTES). acks_late with
+reject_on_worker_lost: a killed worker's task goes back to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from customs import services
+from customs.errors import GatewayUnavailable
+
+logger = logging.getLogger(__name__)
+DURABLE = {"acks_late": True, "reject_on_worker_lost": True}
+
+
+def backoff(retries: int) -> float:
+    """Exponential backoff with full jitter, capped."""
+    ceiling = min(
+        settings.CUSTOMS_RETRY_BACKOFF_MAX, settings.CUSTOMS_RETRY_BASE_SECONDS * 2**retries
+    )
+    return random.uniform(ceiling / 2, ceiling)
+
+
+@shared_task(bind=True, name="customs.tasks.declarations_push", max_retries=None, **DURABLE)
+def declarations_push(self) -> int:
+    """Send every due declaration, batched; transient gateway failures retry with backoff."""
+    try:
+        return services.declarations_file().sent
+    except GatewayUnavailable as exc:
+        if self.request.retries >= settings.CUSTOMS_MAX_RETRIES:
+            logger.warning("gateway still unavailable; the sweep will try again: %s", exc)
+            return 0
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(name="customs.tasks.inventory_declare", **DURABLE)
+def inventory_declare(order_no: str) -> bool:
+    return services.inventory_declare(order_no=order_no) is not None
+
+
+@shared_task(name="customs.tasks.receipt_process", **DURABLE)
+def receipt_process(receipt_id: int) -> str:
+    return services.receipt_apply(receipt_id=receipt_id)
+
+
+@shared_task(bind=True, name="customs.tasks.receipts_poll", **DURABLE)
+def receipts_poll(self) -> int:
+    applied = 0
+    for authority in ("customs", "ciq"):
+        try:
+            applied += services.receipts_poll(authority=authority)
+        except GatewayUnavailable as exc:
+            logger.info("receipt poll of %s failed: %s", authority, exc)
+    return applied
+
+
+@shared_task(name="customs.tasks.declarations_cancel", **DURABLE)
+def declarations_cancel(order_no: str, reason: str) -> None:
+    services.declarations_cancel_for_order(order_no=order_no, reason=reason)
+
+
+@shared_task(name="customs.tasks.declarations_sweep", **DURABLE)
+def declarations_sweep() -> dict:
+    """Catch anything a lost message missed: unsent declarations, unapplied receipts,
+    lists not yet declared, releases not yet written off, receipts we never got."""
+    from customs.services.sweep import sweep
+
+    return sweep(now=timezone.now())
+
+
+@shared_task(name="customs.tasks.ex_post_rules_run", **DURABLE)
+def ex_post_rules_run() -> int:
+    from customs.services.ex_post import ex_post_rules_run as run
+
+    return run()
