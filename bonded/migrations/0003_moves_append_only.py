@@ -7,7 +7,7 @@ TABLES = ["bonded_move", "bonded_accountbookentry"]
 FUNCTION = """
 CREATE OR REPLACE FUNCTION bonded_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION '% is append-only: post a correcting entry instead', TG_TABLE_NAME;
+    RAISE EXCEPTION USING MESSAGE = TG_TABLE_NAME || ' is append-only: post a correcting entry';
 END;
 $$ LANGUAGE plpgsql;
 """

@@ -81,13 +81,18 @@ def location(code: str, *, kinds: set[str] | None = None, field: str = "location
 
 
 def virtual(kind: str) -> Location:
-    return Location.objects.get(code=VIRTUAL_CODES[kind])
+    """The virtual end of a move (supplier, shopper, loss); made on first use if missing."""
+    code, name_zh, name_en = VIRTUAL_LOCATIONS[kind]
+    found, _ = Location.objects.get_or_create(
+        code=code, defaults={"kind": kind, "name_zh": name_zh, "name_en": name_en}
+    )
+    return found
 
 
-VIRTUAL_CODES = {
-    Location.Kind.SUPPLIER: "SUPPLIER",
-    Location.Kind.SHOPPER: "SHOPPER",
-    Location.Kind.LOSS: "LOSS",
+VIRTUAL_LOCATIONS = {
+    Location.Kind.SUPPLIER: ("SUPPLIER", "境外供应商", "Overseas supplier"),
+    Location.Kind.SHOPPER: ("SHOPPER", "消费者", "Shopper"),
+    Location.Kind.LOSS: ("LOSS", "损耗", "Loss"),
 }
 
 

@@ -433,3 +433,17 @@ def test_moves_cannot_be_edited_or_deleted(zone):
         move.save()
     with pytest.raises(ValidationError):
         move.delete()
+
+
+@pytest.mark.postgres
+def test_postgres_itself_refuses_to_change_a_move(zone):
+    from django.db import DatabaseError, connection, transaction
+
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE bonded_move SET quantity = 1")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        AccountBookEntry.objects.all().delete()
