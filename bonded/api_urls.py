@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from bonded.apis import AvailabilityApi, CounterListApi
+
+urlpatterns = [
+    path("stock/availability/", AvailabilityApi.as_view(), name="stock-availability"),
+    path("stock/counters/", CounterListApi.as_view(), name="stock-counters"),
+]

@@ -90,8 +90,9 @@ class Location(models.Model):
         LOSS = "loss", _("loss (virtual)")
 
     VIRTUAL_KINDS = {Kind.SUPPLIER, Kind.SHOPPER, Kind.LOSS}
-    # Stock in these is inside the bonded zone and must equal the account book.
-    BONDED_KINDS = {Kind.STORAGE, Kind.INSPECTION, Kind.DOCK}
+    # Stock here is still under bond and must equal the account book; counters and the dock
+    # hold goods customs has already released (written off the book).
+    BONDED_KINDS = {Kind.STORAGE, Kind.INSPECTION}
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -137,7 +138,7 @@ class Location(models.Model):
 
     @property
     def is_bonded(self) -> bool:
-        """Counters inside the zone hold bonded stock that customs has already released."""
+        """Still under bond: counted against the customs account book."""
         return self.kind in self.BONDED_KINDS
 
 

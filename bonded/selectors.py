@@ -87,3 +87,38 @@ def book_records(*, warehouse_code: str | None = None) -> QuerySet[AccountBookRe
     if warehouse_code:
         records = records.filter(warehouse__code=warehouse_code)
     return records
+
+
+def availability_at_counters(
+    *, item_nos: Iterable[str] | None = None, counter_codes: Iterable[str] | None = None
+) -> list[dict]:
+    """What can be ordered for pickup at each counter inside the zone: the free units in the
+    bonded storage of the counter's warehouse (goods move to the counter on customs release).
+    Two queries, whatever the number of items and counters."""
+    counters = list(pickup_counters())
+    if counter_codes is not None:
+        wanted = set(counter_codes)
+        counters = [c for c in counters if c.code in wanted]
+    balances = Balance.objects.filter(
+        location__kind=Location.Kind.STORAGE,
+        location__warehouse_id__in={c.warehouse_id for c in counters},
+    )
+    if item_nos is not None:
+        balances = balances.filter(item__item_no__in=list(item_nos))
+    free: dict[tuple[int, str], int] = {}
+    for row in balances.values("location__warehouse_id", "item__item_no").annotate(
+        free=Sum(F("on_hand") - F("reserved"))
+    ):
+        free[(row["location__warehouse_id"], row["item__item_no"])] = row["free"] or 0
+    item_list = sorted(set(item_nos) if item_nos is not None else {k[1] for k in free})
+    return [
+        {
+            "item_no": item_no,
+            "counter_code": counter.code,
+            "counter_name_zh": counter.name_zh,
+            "counter_name_en": counter.name_en,
+            "available": free.get((counter.warehouse_id, item_no), 0),
+        }
+        for item_no in item_list
+        for counter in counters
+    ]

@@ -237,6 +237,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # what guarantees progress: these sweeps catch anything a lost message missed.
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "config.tasks.worker_heartbeat", "schedule": 30.0},
+    "bonded-expire-reservations": {
+        "task": "bonded.tasks.expire_reservations",
+        "schedule": 30.0,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -261,6 +265,12 @@ LOGGING = {
 # --- Bondport --------------------------------------------------------------------------------
 # Public URLs printed by `make run` and used in links sent to shoppers.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Bonded ledger ---------------------------------------------------------------------------
+# Minutes an unpaid order holds its stock before the beat task frees it.
+BONDED_RESERVATION_TTL_MINUTES = env.int("BONDED_RESERVATION_TTL_MINUTES", default=15)
+# Below this many available units a balance shows as "low stock" in admin.
+BONDED_LOW_STOCK_THRESHOLD = env.int("BONDED_LOW_STOCK_THRESHOLD", default=10)
 
 # --- Customs ---------------------------------------------------------------------------------
 # Where declarations go: the customs and CIQ gateways (in the demo: the sandbox authority,

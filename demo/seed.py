@@ -1,9 +1,39 @@
 """Demo data steps, in dependency order. Each returns how many records it created."""
 
+from collections import defaultdict
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from bonded.models import GoodsItem, Location, Move, Warehouse
+from bonded.services import StockLine, stock_receive
+from demo.catalog import demo_items
 from demo.roles import DEMO_USERS
+
+WAREHOUSE = {
+    "code": "ZZBLC",
+    "name": "郑州保税物流中心 Zhengzhou Bonded Logistics Centre",
+    "area_code": "4612",
+    "ems_no": "T4612W000001",
+    "address": "河南省郑州市经开区 Zhengzhou Economic-Technological Development Zone, Henan",
+}
+STORAGE_CODE = "ZZ-A"
+LOCATIONS = [
+    # code, kind, name_zh, name_en, inside zone, walk order, address zh/en, hours
+    ("ZZ-A", "storage", "保税仓 A 区", "Bonded storage zone A", True, 1, "", "", ""),
+    ("ZZ-B", "storage", "保税仓 B 区", "Bonded storage zone B", True, 2, "", "", ""),
+    ("ZZ-INSP", "inspection", "查验区", "Inspection hold", True, 0, "", "", ""),
+    ("ZZ-DOCK", "dock", "出区发货台", "Outbound dock", True, 9, "", "", ""),
+    ("C-ZZ1", "counter", "保税体验店 1 号提货柜台", "Experience store counter 1", True, 0,
+     "郑州保税物流中心体验店一楼", "Experience store, ground floor, Bonded Logistics Centre",
+     "09:00-21:00"),
+    ("C-ZZ2", "counter", "保税体验店 2 号提货柜台", "Experience store counter 2", True, 0,
+     "郑州保税物流中心体验店二楼", "Experience store, first floor, Bonded Logistics Centre",
+     "10:00-20:00"),
+    # Outside the special supervision zone: shown to explain why bonded pickup is not offered.
+    ("C-CITY", "counter", "市区展示厅", "City showroom (display only)", False, 0,
+     "郑州市金水区花园路", "Huayuan Road, Jinshui District, Zhengzhou", "10:00-22:00"),
+]  # fmt: skip
 
 
 def seed_staff() -> int:
@@ -24,6 +54,69 @@ def seed_staff() -> int:
     return created
 
 
+def seed_zone() -> int:
+    warehouse, created = Warehouse.objects.get_or_create(code=WAREHOUSE["code"], defaults=WAREHOUSE)
+    count = int(created)
+    for code, kind, name_zh, name_en, inside, walk, addr_zh, addr_en, hours in LOCATIONS:
+        _, new = Location.objects.get_or_create(
+            code=code,
+            defaults={
+                "kind": kind,
+                "warehouse": warehouse,
+                "name_zh": name_zh,
+                "name_en": name_en,
+                "inside_supervision_zone": inside,
+                "pick_sequence": walk,
+                "address_zh": addr_zh,
+                "address_en": addr_en,
+                "opening_hours": hours,
+            },
+        )
+        count += new
+    return count
+
+
+def seed_items() -> int:
+    existing = set(GoodsItem.objects.values_list("item_no", flat=True))
+    fresh = [
+        GoodsItem(
+            item_no=d.item_no,
+            barcode=d.barcode,
+            name_zh=d.name_zh,
+            name_en=d.name_en,
+            hs_code=d.hs_code,
+            origin_country=d.origin_country,
+            owner_code=d.owner_code,
+            net_weight_kg=d.net_weight_kg,
+            gross_weight_kg=d.gross_weight_kg,
+        )
+        for d in demo_items()
+        if d.item_no not in existing
+    ]
+    GoodsItem.objects.bulk_create(fresh)
+    return len(fresh)
+
+
+def seed_stock() -> int:
+    """One entry declaration per merchant brings its goods into bond (idempotent by reference)."""
+    by_merchant: dict[str, list[StockLine]] = defaultdict(list)
+    for d in demo_items():
+        by_merchant[d.owner_code].append(StockLine(d.item_no, d.initial_stock))
+    before = Move.objects.count()
+    for n, (merchant, lines) in enumerate(sorted(by_merchant.items()), start=1):
+        stock_receive(
+            reference=f"DEMO-RCV-{merchant}",
+            location_code=STORAGE_CODE,
+            entry_declaration_no=f"46122026I{n:09d}",
+            lines=lines,
+            actor="seed_demo",
+        )
+    return Move.objects.count() - before
+
+
 STEPS = [
     ("staff", seed_staff),
+    ("bonded zone", seed_zone),
+    ("goods items", seed_items),
+    ("stock receipts", seed_stock),
 ]
