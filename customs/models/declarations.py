@@ -64,7 +64,7 @@ class Declaration(models.Model):
     ebc_code = models.CharField(_("merchant code"), max_length=18, db_index=True)
     payload = models.JSONField(_("filed data (without resident ID)"))
     fingerprint = models.CharField(max_length=64)
-    id_number = EncryptedTextField(_("resident ID (encrypted)"), blank=True)
+    id_number = EncryptedTextField(_("resident ID (encrypted)"), blank=True, null=True)
     id_hash = models.CharField(max_length=64, blank=True, db_index=True)
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default="pending", db_index=True

@@ -1,0 +1,77 @@
+"""Order -> payment -> inventory list -> release, against the real sandbox process."""
+
+import pytest
+
+from bonded.models import AccountBookEntry, Balance, Move
+from customs import selectors, services
+from customs.models import Declaration, Receipt
+from tests.customs.factories import line, order_filing, payment_filing, waybill_filing
+from tests.customs.support import drive
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pickup_order_is_released_written_off_and_moved_to_the_counter(zone, sandbox):
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declaration_create_payment(payment=payment_filing(order))
+
+    view = drive(order.order_no)
+
+    assert view.state == "released"
+    assert view.goods_released and view.inventory_list_no.startswith("4601")
+    kinds = {(d.message_type, d.state) for d in view.declarations}
+    assert kinds == {
+        ("CEB311", "accepted"),
+        ("CEB511", "accepted"),
+        ("CEB411", "accepted"),
+        ("CEB621", "released"),
+    }
+    entry = AccountBookEntry.objects.get(document_no=view.inventory_list_no)
+    assert entry.kind == "write_off" and entry.quantity == 2
+    counter = Balance.objects.get(item=zone.paste, location=zone.counter)
+    assert (counter.on_hand, counter.reserved) == (2, 2)
+    assert [e[1] for e in view.history] == ["declared", "released"]
+
+
+def test_quarantine_goods_need_ciq_release_as_well(zone, sandbox):
+    order = order_filing(zone, lines=[line(zone.milk, price="300.00")])
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declaration_create_payment(payment=payment_filing(order))
+
+    view = drive(order.order_no)
+
+    assert view.ciq_required
+    assert {(d.message_type, d.authority, d.state) for d in view.declarations if
+            d.message_type == "CEB621"} == {("CEB621", "customs", "released"),
+                                            ("CEB621", "ciq", "released")}  # fmt: skip
+
+
+def test_ciq_inspection_holds_the_order_until_an_officer_decides(zone, sandbox):
+    sandbox.control(ciq_inspection_rate=1.0)
+    order = order_filing(zone, lines=[line(zone.milk, price="300.00")])
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declaration_create_payment(payment=payment_filing(order))
+
+    view = drive(order.order_no, until=("held",))
+    assert "inspection" in view.reason
+    assert not view.goods_released
+    held = selectors.inspection_queue().get(order_no=order.order_no)
+    assert held.authority == "ciq"
+
+    services.inspection_decide(declaration_id=held.pk, decision="release", actor="officer")
+    view = selectors.order_clearance(order.order_no)
+    # Customs may still be on its way; once both released, the goods move.
+    view = drive(order.order_no)
+    assert view.state == "released" and view.goods_released
+
+
+def test_gateway_messages_carry_masked_ids_only(zone, sandbox):
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declarations_file()
+    decl = Declaration.objects.get(order_no=order.order_no, kind="order")
+    assert order.buyer_id_number not in decl.message.xml
+    assert "0014</ceb:buyerIdNumber>" in decl.message.xml
+    assert Receipt.objects.filter(declaration=decl, return_status=2).exists()
+    assert Move.objects.filter(reference=order.order_no, kind="release").count() == 0
