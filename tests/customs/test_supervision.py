@@ -117,8 +117,8 @@ def test_payment_mismatch_is_blocked_not_sent_and_rejects_the_order(zone, change
     assert payment.state == "blocked" and payment.message is None
     assert RiskHit.objects.filter(rule_code="three_order", order_no=order.order_no).exists()
     # Nothing of a rejected order goes out any more.
-    assert set(Declaration.objects.filter(order_no=order.order_no).values_list("state", flat=True)) <= {
-        "blocked", "cancelled"}  # fmt: skip
+    states = Declaration.objects.filter(order_no=order.order_no).values_list("state", flat=True)
+    assert set(states) <= {"blocked", "cancelled"}
 
 
 def test_comparison_is_exact_to_the_fen():
@@ -128,7 +128,7 @@ def test_comparison_is_exact_to_the_fen():
     assert not order_payment_problems(order, "h", {**pay, "amount_paid": "100.00"}, "h")
 
 
-# --- in-process: the sandbox's authoritative comparison ---------------------------------------------
+# --- in-process: the sandbox's authoritative comparison -------------------------------------
 def _through_sandbox(zone, settings, *, waybill_change=None, payment_change=None, lines=None):
     settings.CUSTOMS_PRECHECK = False
     order = order_filing(zone, lines=lines)
