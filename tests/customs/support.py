@@ -25,6 +25,7 @@ class SandboxProcess:
         self.output: list[str] = []
         self.proc: subprocess.Popen | None = None
         self.base = ""
+        self.secret = settings.CUSTOMS_GATEWAY_SECRET
         self._ready = threading.Event()
 
     def start(self, timeout: float = 60) -> SandboxProcess:
@@ -35,7 +36,7 @@ class SandboxProcess:
         ]  # fmt: skip
         if not self.callback_url:
             cmd.append("--no-push")
-        env = {**os.environ, "CUSTOMS_GATEWAY_SECRET": settings.CUSTOMS_GATEWAY_SECRET}
+        env = {**os.environ, "CUSTOMS_GATEWAY_SECRET": self.secret}
         self.proc = subprocess.Popen(
             cmd, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -64,7 +65,7 @@ class SandboxProcess:
 
     def _signed(self, method: str, path: str, body: bytes = b"") -> requests.Response:
         headers = signed_headers(
-            secret=settings.CUSTOMS_GATEWAY_SECRET, method=method, path=path, body=body,
+            secret=self.secret, method=method, path=path, body=body,
             sender="TEST",
         )  # fmt: skip
         return requests.request(method, self.base + path, data=body, headers=headers, timeout=10)

@@ -1,0 +1,108 @@
+"""Real processes: Celery workers against the real sandbox over HTTP, with injected timeouts,
+5xx answers, a broker that is down when the declaration is created, and pushed receipts."""
+
+import pytest
+from kombu.exceptions import OperationalError
+
+from customs import selectors, services, tasks
+from customs.models import Declaration
+from tests.customs.factories import order_filing, payment_filing, waybill_filing
+from tests.customs.support import SandboxProcess, drive
+from tests.support import wait_until
+
+pytestmark = pytest.mark.worker
+QUEUES = "customs_filing,customs_receipts"
+
+
+def _worker_env(sandbox) -> dict:
+    return {
+        "CUSTOMS_GATEWAY_URL": sandbox.customs_url,
+        "CUSTOMS_CIQ_URL": sandbox.ciq_url,
+        "CUSTOMS_CONNECT_TIMEOUT": "1",
+        "CUSTOMS_READ_TIMEOUT": "1",
+        "CUSTOMS_RETRY_BASE_SECONDS": "0.3",
+        "CUSTOMS_STUCK_AFTER_SECONDS": "1",
+    }
+
+
+def _file(zone):
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    return order
+
+
+def _filed(order_no: str) -> bool:
+    states = set(
+        Declaration.objects.filter(order_no=order_no, kind__in=["order", "waybill"]).values_list(
+            "state", flat=True
+        )
+    )
+    return bool(states) and "pending" not in states
+
+
+def test_push_retries_through_timeouts_and_500s_then_recovers(zone, sandbox, celery_worker_process):
+    celery_worker_process(QUEUES, extra_env=_worker_env(sandbox)).start()
+
+    sandbox.control(fail_next=2, fail_mode="timeout", timeout_seconds=2.5)
+    first = _file(zone)  # committed: on_commit nudges the worker
+    wait_until(lambda: _filed(first.order_no), timeout=60)
+    assert sandbox.state()["stats"]["failed_requests"] == 2
+
+    sandbox.control(fail_next=3, fail_mode="500")
+    second = _file(zone)
+    wait_until(lambda: _filed(second.order_no), timeout=60)
+    assert sandbox.state()["stats"]["failed_requests"] == 5
+    order_decl = Declaration.objects.get(order_no=second.order_no, kind="order")
+    assert order_decl.attempts >= 2 and order_decl.last_error == ""
+    # Sent exactly once as far as the authority is concerned: one record per declaration.
+    services.declaration_create_payment(payment=payment_filing(second))
+    assert drive(second.order_no).state == "released"
+
+
+def test_a_4xx_is_not_retried_and_rejects_with_the_reason(zone, sandbox, settings):
+    settings.CUSTOMS_GATEWAY_SECRET = "not-the-shared-secret"
+    order = _file(zone)
+    report = services.declarations_file()
+    assert report.rejected == 2 and report.sent == 0
+    view = selectors.order_clearance(order.order_no)
+    assert view.state == "rejected" and "HTTP 401" in view.reason
+
+
+def test_declaration_created_while_the_broker_is_down_is_filed_after_it_returns(
+    zone, sandbox, celery_worker_process, monkeypatch
+):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to broker. Connection refused.")
+
+    monkeypatch.setattr(tasks.declarations_push, "apply_async", broker_down)
+    order = _file(zone)  # the commit succeeds; the nudge is lost
+    decl = Declaration.objects.get(order_no=order.order_no, kind="order")
+    assert decl.state == "pending"
+
+    monkeypatch.undo()  # the broker is back: the beat's sweep finds the durable declaration
+    celery_worker_process(QUEUES, extra_env=_worker_env(sandbox)).start()
+    tasks.declarations_sweep.delay()
+    wait_until(lambda: _filed(order.order_no), timeout=60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pushed_receipts_carry_an_order_to_release_with_no_polling(
+    zone, live_server, celery_worker_process, tmp_path, settings
+):
+    pushing = SandboxProcess(
+        tmp_path / "push.sqlite3", callback_url=f"{live_server.url}/api/v1/customs/receipts"
+    ).start()
+    try:
+        settings.CUSTOMS_GATEWAY_URL = pushing.customs_url
+        settings.CUSTOMS_CIQ_URL = pushing.ciq_url
+        celery_worker_process(QUEUES, extra_env=_worker_env(pushing)).start()
+        order = _file(zone)
+        services.declaration_create_payment(payment=payment_filing(order))
+        view = wait_until(
+            lambda: (v := selectors.order_clearance(order.order_no)).goods_released and v,
+            timeout=60,
+        )
+        assert view.state == "released"
+        assert not Declaration.objects.filter(order_no=order.order_no, receipts__source="poll")
+    finally:
+        pushing.stop()
