@@ -1,6 +1,7 @@
 """Demo data steps, in dependency order. Each returns how many records it created."""
 
 from collections import defaultdict
+from datetime import date
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -114,9 +115,64 @@ def seed_stock() -> int:
     return Move.objects.count() - before
 
 
+ENTERPRISES = [
+    # role, code, name, country
+    ("platform", "4101260001", "Bondport 保税港", "CN"),
+    ("merchant", "4101960001", "Aussie Nature Co.", "AU"),
+    ("merchant", "4101960002", "Rhein Dairy GmbH", "DE"),
+    ("merchant", "4101960003", "Sakura Beauty KK", "JP"),
+    ("merchant", "4101960004", "Liberty Vitamins Inc.", "US"),
+    ("payment", "4101990001", "Bondport Pay (sandbox)", "CN"),
+    ("logistics", "4101980001", "Zhongyuan Express", "CN"),
+    ("agent", "4101970001", "Henan Bonded Customs Brokerage", "CN"),
+]
+POSITIVE_LIST_EDITION = ("跨境电商零售进口商品清单 2026 (demo)", date(2026, 1, 1))
+POSITIVE_LIST = [
+    # HS code, description, quarantine-sensitive
+    ("0402210000", "milk powder / infant formula", True),
+    ("1901101000", "infant formula preparations", True),
+    ("3304990099", "cosmetics, serums and creams", True),
+    ("3304100000", "lip make-up preparations", False),
+    ("2106909090", "food supplements, vitamins", True),
+    ("3306101000", "toothpaste", False),
+    ("0409000000", "natural honey", True),
+    ("3401300000", "skin wash preparations", False),
+    ("9619001100", "diapers", False),
+    ("2204210000", "wine in containers of 2 l or less", True),
+    ("1806320000", "chocolate", True),
+    ("6403990000", "footwear with leather uppers", False),
+]
+
+
+def seed_customs_registry() -> int:
+    """Register the demo parties with customs and publish the positive-list edition."""
+    from customs.models import Enterprise, PositiveListEdition, PositiveListEntry
+
+    created = 0
+    for role, code, name, country in ENTERPRISES:
+        _, new = Enterprise.objects.get_or_create(
+            role=role, code=code, defaults={"name": name, "country": country}
+        )
+        created += new
+    name, valid_from = POSITIVE_LIST_EDITION
+    edition, new = PositiveListEdition.objects.get_or_create(
+        name=name, defaults={"valid_from": valid_from}
+    )
+    created += new
+    for hs_code, description, quarantine in POSITIVE_LIST:
+        _, new = PositiveListEntry.objects.get_or_create(
+            edition=edition,
+            hs_code=hs_code,
+            defaults={"description": description, "quarantine": quarantine},
+        )
+        created += new
+    return created
+
+
 STEPS = [
     ("staff", seed_staff),
     ("bonded zone", seed_zone),
     ("goods items", seed_items),
     ("stock receipts", seed_stock),
+    ("customs registry", seed_customs_registry),
 ]

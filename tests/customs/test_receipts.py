@@ -153,7 +153,7 @@ def _post(client, body: bytes, headers=None):
     )
     return client.post(
         URL, data=body, content_type="application/json",
-        headers={k: v for k, v in headers.items()},
+        headers=dict(headers),
     )  # fmt: skip
 
 
