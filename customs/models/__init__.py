@@ -4,6 +4,7 @@ from customs.models.declarations import (
     DeclaredLine,
     GatewayCursor,
     GatewayMessage,
+    InspectionQueue,
     Receipt,
     new_guid,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "Enterprise",
     "GatewayCursor",
     "GatewayMessage",
+    "InspectionQueue",
     "OrderClearance",
     "PositiveListEdition",
     "PositiveListEntry",

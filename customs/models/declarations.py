@@ -105,6 +105,15 @@ class Declaration(models.Model):
         return self.MESSAGE_TYPES[self.kind]
 
 
+class InspectionQueue(Declaration):
+    """Lists held for review or inspection, for the admin's decision queue."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("inspection queue entry")
+        verbose_name_plural = _("inspection queue")
+
+
 class DeclaredLine(models.Model):
     """One filed order line, kept as rows so caps and ex-post rules can aggregate them."""
 

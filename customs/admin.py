@@ -1,0 +1,209 @@
+"""Customs admin: declarations with their XML, receipts, the inspection queue, rules and hits.
+
+State changes go through services (inspection decisions); declarations and receipts are
+read-only here because they are what was filed and what the authorities answered.
+"""
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from config.errors import DomainError
+from customs import messages as ceb
+from customs import services
+from customs.models import (
+    ClearanceEvent,
+    Declaration,
+    Enterprise,
+    GatewayMessage,
+    InspectionQueue,
+    OrderClearance,
+    PositiveListEdition,
+    PositiveListEntry,
+    Receipt,
+    RiskHit,
+    RiskRule,
+)
+from customs.records import record_for
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReceiptInline(admin.TabularInline):
+    model = Receipt
+    fields = ["return_status", "return_info", "authority", "source", "received_at", "outcome"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["received_at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Declaration)
+class DeclarationAdmin(ReadOnlyAdmin):
+    list_display = ["order_no", "kind", "authority", "state", "return_status", "ebc_code",
+                    "attempts", "created_at", "sent_at"]  # fmt: skip
+    list_filter = ["state", "kind", "authority", "ebc_code", "created_at"]
+    search_fields = ["order_no", "guid", "business_no"]
+    date_hierarchy = "created_at"
+    exclude = ["id_number", "id_hash", "payload", "lease_token"]
+    readonly_fields = ["xml_preview", "masked_id"]
+    inlines = [ReceiptInline]
+
+    @admin.display(description=_("resident ID"))
+    def masked_id(self, obj):
+        from config.crypto import mask_id
+
+        return mask_id(obj.id_number) if obj.id_number else "-"
+
+    @admin.display(description=_("XML (resident ID masked)"))
+    def xml_preview(self, obj):
+        xml = ceb.render(
+            message_type=obj.message_type,
+            guid=obj.message.guid if obj.message else obj.guid,
+            records=[record_for(obj, masked=True)],
+            sender_code="4101260001",
+            sender_name="Bondport",
+        ).decode()
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", _pretty(xml))
+
+
+def _pretty(xml: str) -> str:
+    from lxml import etree
+
+    return etree.tostring(etree.fromstring(xml.encode()), pretty_print=True).decode()
+
+
+@admin.register(InspectionQueue)
+class InspectionQueueAdmin(ReadOnlyAdmin):
+    list_display = ["order_no", "authority", "state", "return_info", "ebc_code",
+                    "state_changed_at"]  # fmt: skip
+    list_filter = ["authority", "state", "ebc_code"]
+    search_fields = ["order_no"]
+    actions = ["release", "reject"]
+    fields = ["order_no", "authority", "state", "return_info", "ebc_code"]
+
+    def get_queryset(self, request):
+        from customs.selectors import inspection_queue
+
+        return inspection_queue()
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("customs.change_declaration")
+
+    def _decide(self, request, queryset, decision: str) -> None:
+        done = 0
+        for decl in queryset:
+            try:
+                services.inspection_decide(
+                    declaration_id=decl.pk, decision=decision, actor=request.user.get_username()
+                )
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{decl.order_no}: {exc.message}", messages.ERROR)
+        self.message_user(request, _("%(n)d decided.") % {"n": done})
+
+    @admin.action(description=_("Release after inspection"))
+    def release(self, request, queryset):
+        self._decide(request, queryset, "release")
+
+    @admin.action(description=_("Reject after inspection"))
+    def reject(self, request, queryset):
+        self._decide(request, queryset, "reject")
+
+
+class ClearanceEventInline(admin.TabularInline):
+    model = ClearanceEvent
+    fields = ["from_state", "to_state", "reason", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OrderClearance)
+class OrderClearanceAdmin(ReadOnlyAdmin):
+    list_display = ["order_no", "state", "reason", "ebc_code", "delivery_mode", "ciq_required",
+                    "invt_no", "goods_released_at", "state_changed_at"]  # fmt: skip
+    list_filter = ["state", "ebc_code", "delivery_mode", "ciq_required", "created_at"]
+    search_fields = ["order_no", "invt_no"]
+    date_hierarchy = "created_at"
+    inlines = [ClearanceEventInline]
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    list_display = ["order_no", "return_status", "authority", "source", "outcome",
+                    "received_at"]  # fmt: skip
+    list_filter = ["return_status", "authority", "source", "outcome", "received_at"]
+    search_fields = ["order_no", "decl_guid", "guid"]
+
+
+@admin.register(GatewayMessage)
+class GatewayMessageAdmin(ReadOnlyAdmin):
+    list_display = ["guid", "message_type", "authority", "record_count", "http_status", "error",
+                    "created_at"]  # fmt: skip
+    list_filter = ["message_type", "authority", "http_status", "created_at"]
+    search_fields = ["guid"]
+
+
+@admin.register(Enterprise)
+class EnterpriseAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "role", "country", "suspended"]
+    list_filter = ["role", "suspended"]
+    search_fields = ["code", "name"]
+
+
+class PositiveListEntryInline(admin.TabularInline):
+    model = PositiveListEntry
+    extra = 0
+
+
+@admin.register(PositiveListEdition)
+class PositiveListEditionAdmin(admin.ModelAdmin):
+    list_display = ["name", "valid_from", "valid_to"]
+    inlines = [PositiveListEntryInline]
+
+
+@admin.register(PositiveListEntry)
+class PositiveListEntryAdmin(admin.ModelAdmin):
+    list_display = ["hs_code", "description", "edition", "quarantine", "prohibited", "high_risk",
+                    "yearly_cap_qty"]  # fmt: skip
+    list_filter = ["edition", "quarantine", "prohibited", "high_risk"]
+    search_fields = ["hs_code", "description"]
+
+
+@admin.register(RiskRule)
+class RiskRuleAdmin(admin.ModelAdmin):
+    list_display = ["code", "stage", "description", "enabled", "params"]
+    list_filter = ["stage", "enabled"]
+    actions = ["run_now"]
+
+    @admin.action(description=_("Run the selected ex-post rules now"))
+    def run_now(self, request, queryset):
+        from customs.services.ex_post import ex_post_rules_run
+
+        hits = ex_post_rules_run(codes=list(queryset.values_list("code", flat=True)))
+        self.message_user(request, _("%(n)d hits.") % {"n": hits})
+
+
+@admin.register(RiskHit)
+class RiskHitAdmin(ReadOnlyAdmin):
+    list_display = ["rule_code", "stage", "subject", "reason", "order_no", "ebc_code",
+                    "created_at"]  # fmt: skip
+    list_filter = ["rule_code", "stage", "ebc_code", "created_at"]
+    search_fields = ["order_no", "subject", "reason"]
+    date_hierarchy = "created_at"

@@ -1,0 +1,59 @@
+"""Admin pages render, and the inspection queue decides through the service."""
+
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from customs import services
+from customs.models import Declaration, RiskHit
+from tests.customs.factories import order_filing, payment_filing, waybill_filing
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def held(zone):
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declaration_create_payment(payment=payment_filing(order))
+    Declaration.objects.filter(order_no=order.order_no).update(state="accepted")
+    inventory = services.inventory_declare(order_no=order.order_no)
+    ids = services.receipts_record(
+        receipts=[{"guid": str(uuid.uuid4()), "declGuid": inventory.guid, "returnStatus": 500,
+                   "orderNo": order.order_no, "invtNo": "INVA", "returnInfo": "inspection"}],
+        source="push",
+    )  # fmt: skip
+    services.receipt_apply(receipt_id=ids[0])
+    return inventory
+
+
+def test_every_customs_admin_page_renders(admin_client, held):
+    for model in ["declaration", "inspectionqueue", "orderclearance", "receipt", "gatewaymessage",
+                  "enterprise", "positivelistedition", "positivelistentry", "riskrule", "riskhit"]:  # fmt: skip
+        url = reverse(f"admin:customs_{model}_changelist")
+        assert admin_client.get(url).status_code == 200, url
+    page = admin_client.get(reverse("admin:customs_declaration_change", args=[held.pk]))
+    assert page.status_code == 200
+    assert b"CEB621Message" in page.content and b"440524188001010014" not in page.content
+
+
+def test_inspection_queue_release_action_releases_through_the_service(admin_client, held):
+    url = reverse("admin:customs_inspectionqueue_changelist")
+    response = admin_client.post(url, {"action": "release", "_selected_action": [held.pk]})
+    assert response.status_code == 302
+    held.refresh_from_db()
+    assert held.state == "released"
+    assert held.receipts.filter(source="officer", return_status=800).exists()
+
+
+def test_ex_post_rules_run_from_admin_store_hits(admin_client, zone):
+    for _ in range(3):
+        order = order_filing(zone, delivery_mode="delivery", destination_code=zone.dock.code)
+        services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    url = reverse("admin:customs_riskrule_changelist")
+    from customs.models import RiskRule
+
+    rule = RiskRule.objects.get(code="missing_freight")
+    admin_client.post(url, {"action": "run_now", "_selected_action": [rule.pk]})
+    assert RiskHit.objects.filter(rule_code="missing_freight").count() == 3
