@@ -29,8 +29,19 @@ def held(zone):
 
 
 def test_every_customs_admin_page_renders(admin_client, held):
-    for model in ["declaration", "inspectionqueue", "orderclearance", "receipt", "gatewaymessage",
-                  "enterprise", "positivelistedition", "positivelistentry", "riskrule", "riskhit"]:  # fmt: skip
+    models = [
+        "declaration",
+        "inspectionqueue",
+        "orderclearance",
+        "receipt",
+        "gatewaymessage",
+        "enterprise",
+        "positivelistedition",
+        "positivelistentry",
+        "riskrule",
+        "riskhit",
+    ]
+    for model in models:
         url = reverse(f"admin:customs_{model}_changelist")
         assert admin_client.get(url).status_code == 200, url
     page = admin_client.get(reverse("admin:customs_declaration_change", args=[held.pk]))
