@@ -122,6 +122,18 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # "off" trades the last fraction of a second of commits on a PostgreSQL crash (never
+    # consistency: a transaction is kept whole or lost whole) for not waiting on fsync at every
+    # commit; see bench/README.md for what it buys. Default "on": every commit is on disk.
+    _sync = env.str("DB_SYNCHRONOUS_COMMIT", default="on")
+    if _sync not in {"on", "off", "local", "remote_write", "remote_apply"}:
+        raise ImproperlyConfigured("DB_SYNCHRONOUS_COMMIT must be on, off, local, ...")
+    if _sync != "on":
+        _db.setdefault("OPTIONS", {})["options"] = f"-c synchronous_commit={_sync}"
+    # Server-side binding lets psycopg prepare repeated statements (PostgreSQL then skips
+    # planning them). Turn it off behind a transaction-pooling PgBouncer.
+    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+        _db.setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared by every process: rate limits, worker heartbeat) -------------------------
