@@ -134,7 +134,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# Shoppers sign in with their mobile number or username (marketplace.auth); staff too.
+AUTHENTICATION_BACKENDS = [
+    "marketplace.auth.PhoneOrUsernameBackend",
+]
+LOGIN_URL = "marketplace:login"
+LOGIN_REDIRECT_URL = "marketplace:account"
+LOGOUT_REDIRECT_URL = "marketplace:home"
 
 # --- Language and time ------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -261,3 +267,13 @@ LOGGING = {
 # --- Bondport --------------------------------------------------------------------------------
 # Public URLs printed by `make run` and used in links sent to shoppers.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Marketplace -----------------------------------------------------------------------------
+# Customs-registered codes of the parties named in every declaration (DOMAIN.md "Parties").
+PLATFORM_EBP_CODE = env.str("PLATFORM_EBP_CODE", default="4101260001")
+PLATFORM_NAME = env.str("PLATFORM_NAME", default="Bondport Cross-border E-commerce Platform")
+PAYMENT_COMPANY_CODE = env.str("PAYMENT_COMPANY_CODE", default="4101990001")
+LOGISTICS_COMPANY_CODE = env.str("LOGISTICS_COMPANY_CODE", default="4101980001")
+DECLARING_AGENT_CODE = env.str("DECLARING_AGENT_CODE", default="4101970001")
+# Listings per page in the storefront and the API.
+CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)
