@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from demo import marketplace_seed
 from demo.roles import DEMO_USERS
 
 
@@ -26,4 +27,6 @@ def seed_staff() -> int:
 
 STEPS = [
     ("staff", seed_staff),
+    # Marketplace steps run after bonded's (items must exist to be listed).
+    *marketplace_seed.STEPS,
 ]
