@@ -3,7 +3,9 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -52,6 +54,7 @@ def _profile(shopper) -> dict:
     return data
 
 
+@method_decorator(sensitive_post_parameters("resident_id", "password"), name="dispatch")
 class ShopperRegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from bonded import selectors as bonded_selectors
@@ -62,6 +63,8 @@ def listing_search(
         # One query over bonded storage, whatever the page size.
         free = bonded_selectors.available_by_item()
         listings = listings.filter(item_id__in=[i for i, n in free.items() if n > 0])
+    if sort == "name" and (get_language() or "").startswith("en"):
+        sort = "name_en"  # alphabetical in the language the shopper reads
     return listings.order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
@@ -103,8 +106,6 @@ class DeliveryOption:
 def delivery_options(*, listing: Listing) -> list[DeliveryOption]:
     """Counter pickup only at counters inside the special supervision zone, from the bonded
     storage of that counter's warehouse; domestic delivery from any bonded storage."""
-    from django.utils.translation import get_language
-
     english = (get_language() or "").startswith("en")
     counters = list(bonded_selectors.pickup_counters(inside_zone_only=True))
     storage_by_counter = {c.code: bonded_selectors.storage_location_for(c) for c in counters}
