@@ -148,6 +148,9 @@ class ShopperAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # registration goes through shopper_register (checks, hash, one per ID)
 
+    # No search by resident ID here on purpose: the admin searches with GET, which would put
+    # the full number in the URL and the access logs. The kiosk looks IDs up by POST.
+
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):

@@ -88,6 +88,17 @@ class UsernameTaken(MarketplaceError):
         )
 
 
+class InvalidUsername(MarketplaceError):
+    code = "invalid_username"
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            _("Use 3 to 150 letters, digits or . @ + - _ for the username, or leave it empty."),
+            extra={"field": "username"},
+            **kwargs,
+        )
+
+
 class InvalidPassword(MarketplaceError):
     code = "invalid_password"
 

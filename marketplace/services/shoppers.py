@@ -18,6 +18,7 @@ from marketplace.errors import (
     InvalidPassword,
     InvalidRealName,
     InvalidResidentId,
+    InvalidUsername,
     MobileAlreadyRegistered,
     ResidentIdAlreadyRegistered,
     UsernameTaken,
@@ -90,7 +91,7 @@ def shopper_register(
     mobile = clean_mobile(mobile)
     username = (username or "").strip() or mobile
     if not USERNAME.match(username):
-        raise UsernameTaken()
+        raise InvalidUsername()
 
     User = get_user_model()
     id_hash = keyed_hash(resident_id)

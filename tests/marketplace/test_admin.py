@@ -88,3 +88,22 @@ def test_shopper_admin_never_shows_the_full_id(client, admin_user):
         assert VALID_IDS[1] not in body
         assert shopper.resident_id_hash not in body
         assert "0014" in body
+
+
+def test_merchant_staff_see_only_their_own_merchant_and_no_approval_actions(client, two_merchants):
+    au, _de, _a, _b = two_merchants
+    staff = staff_with_perms(MerchantStaffFactory(merchant=au).user, "view_merchant")
+    client.force_login(staff)
+    response = client.get(reverse("admin:marketplace_merchant_changelist"))
+    assert list(response.context["cl"].queryset) == [au]
+    assert "approve" not in response.context["cl"].model_admin.get_actions(response.wsgi_request)
+
+
+def test_listing_of_another_merchants_item_is_refused_by_validation():
+    from django.core.exceptions import ValidationError
+
+    listing = ListingFactory(merchant=MerchantFactory(code="4101960001"))
+    listing.merchant = MerchantFactory(code="4101960002")
+    with pytest.raises(ValidationError) as exc:
+        listing.full_clean()
+    assert "item" in exc.value.message_dict

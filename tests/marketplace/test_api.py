@@ -189,3 +189,29 @@ def test_quota_year_in_profile_counts_only_this_year(api):
     )
     api.force_authenticate(shopper.user)
     assert api.get("/api/v1/me/").json()["quota"]["used"] == "0.00"
+
+
+def test_token_api_is_rate_limited_with_a_coded_error(api, monkeypatch):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "2/min"})
+    address = f"10.{id(api) % 250}.{timezone.now().microsecond % 250}.7"
+    codes = [
+        api.post(
+            "/api/v1/auth/token/", {"login": "x", "password": "y"}, REMOTE_ADDR=address
+        ).status_code
+        for _ in range(3)
+    ]
+    assert codes == [400, 400, 429]
+    last = api.post("/api/v1/auth/token/", {"login": "x", "password": "y"}, REMOTE_ADDR=address)
+    assert last.json()["code"] == "throttled"
+    assert "retry_after_s" in last.json()["extra"]
+
+
+def test_openapi_schema_generates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(tmp_path / "s.yml"))
+    schema = (tmp_path / "s.yml").read_text()
+    for path in ["/api/v1/shoppers/register/", "/api/v1/auth/token/", "/api/v1/me/"]:
+        assert path in schema

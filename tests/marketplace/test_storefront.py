@@ -204,3 +204,19 @@ def test_pages_are_in_chinese_by_default_and_english_on_request(client):
     assert "保税港" in zh
     en = client.get(LIST, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "All products" in en
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "100", "1e9", "2.5", "", None, "99999999999999999999"])
+def test_clean_quantity_refuses_zero_negative_huge_and_non_integers(raw):
+    from marketplace.errors import InvalidQuantity
+    from marketplace.selectors.catalog import clean_quantity
+
+    with pytest.raises(InvalidQuantity) as exc:
+        clean_quantity(raw)
+    assert exc.value.extra == {"field": "quantity", "maximum": 99}
+
+
+def test_tax_preview_uses_the_stored_price_not_a_posted_one(client):
+    listing = ListingFactory(price=Decimal("3000.00"))
+    response = client.get(detail(listing), {"price": "1.00", "qty": "1"})
+    assert response.context["tax"].total == Decimal("273.00")
