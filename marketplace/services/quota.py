@@ -6,7 +6,7 @@ from the orders (marketplace.selectors.quota) and is what checkout and payment c
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -15,8 +15,12 @@ from marketplace.services.tax import (
     ANNUAL_LIMIT,
     TRANSACTION_LIMIT,
     ZERO,
+    TaxBreakdown,
+    TaxLineInput,
+    compute_tax,
     is_single_over_limit_item,
     to_fen,
+    units_in,
 )
 
 
@@ -72,3 +76,34 @@ def shopper_quota_check(
 
     reader = used_by or annual_quota_used
     return quota_check(order_value=order_value, units=units, used=reader(shopper=shopper, on=on))
+
+
+@dataclass(frozen=True)
+class OrderAssessment:
+    tax: TaxBreakdown
+    quota: QuotaDecision
+
+
+def order_assess(
+    *,
+    shopper,
+    lines: Sequence[TaxLineInput],
+    freight: Decimal = ZERO,
+    insurance: Decimal = ZERO,
+    on: dt.datetime | None = None,
+    used_by: Callable[..., Decimal] | None = None,
+) -> OrderAssessment:
+    """What checkout (and payment, again) calls: quotas first, then the tax of the order.
+
+    Raises OrderOverTransactionLimit or AnnualQuotaExceeded (DomainErrors saying how much room
+    is left). Prices in `lines` must come from the listings, never from the request.
+    """
+    tax = compute_tax(lines=lines, freight=freight, insurance=insurance)
+    decision = shopper_quota_check(
+        shopper=shopper,
+        order_value=tax.dutiable_value,
+        units=units_in(lines),
+        on=on,
+        used_by=used_by,
+    )
+    return OrderAssessment(tax=tax, quota=decision)

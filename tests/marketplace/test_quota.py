@@ -120,3 +120,42 @@ def test_shopper_quota_check_reads_the_orders_and_refuses_one_fen_over():
     with pytest.raises(AnnualQuotaExceeded):
         shopper_quota_check(shopper=shopper, order_value=D("1000.01"), units=2, on=on)
     assert annual_quota(shopper=shopper, on=on)["remaining"] == D("1000.00")
+
+
+def _lines(*prices_and_qty):
+    from marketplace.services.tax import TaxLineInput, TaxRates
+
+    return [
+        TaxLineInput(unit_price=D(p), quantity=q, rates=TaxRates(vat=D("0.13")), key=str(i))
+        for i, (p, q) in enumerate(prices_and_qty)
+    ]
+
+
+def test_order_assess_checks_quota_on_goods_plus_freight_then_taxes():
+    from marketplace.services.quota import order_assess
+
+    def nothing_used(**_kw):
+        return D("0")
+
+    result = order_assess(
+        shopper=None, lines=_lines(("3000.00", 1)), freight=D("0"), used_by=nothing_used
+    )
+    assert result.tax.total == D("273.00")
+    assert result.quota.remaining_after == D("23000.00")
+    # 4,990 of goods + 20 freight = 5,010 over two units: refused, freight counts.
+    with pytest.raises(OrderOverTransactionLimit):
+        order_assess(
+            shopper=None,
+            lines=_lines(("2495.00", 2)),
+            freight=D("20.00"),
+            used_by=nothing_used,
+        )
+
+
+def test_order_assess_taxes_the_single_over_limit_item_in_full():
+    from marketplace.services.quota import order_assess
+
+    result = order_assess(shopper=None, lines=_lines(("6000.00", 1)), used_by=lambda **_kw: D("0"))
+    assert result.quota.over_limit_item and result.tax.over_limit
+    assert result.tax.duty == D("0.00")  # this tax category has no duty rate
+    assert result.tax.vat == D("780.00")  # full 13%
