@@ -146,7 +146,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# Shoppers sign in with their mobile number or username (marketplace.auth); staff too.
+AUTHENTICATION_BACKENDS = [
+    "marketplace.auth.PhoneOrUsernameBackend",
+]
+LOGIN_URL = "marketplace:login"
+LOGIN_REDIRECT_URL = "marketplace:account"
+LOGOUT_REDIRECT_URL = "marketplace:home"
 
 # --- Language and time ------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -206,6 +212,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # Sign-up and sign-in by API are rate limited per client address (cache-backed).
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="20/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bondport API",
@@ -283,3 +291,13 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 BONDED_RESERVATION_TTL_MINUTES = env.int("BONDED_RESERVATION_TTL_MINUTES", default=15)
 # Below this many available units a balance shows as "low stock" in admin.
 BONDED_LOW_STOCK_THRESHOLD = env.int("BONDED_LOW_STOCK_THRESHOLD", default=10)
+
+# --- Marketplace -----------------------------------------------------------------------------
+# Customs-registered codes of the parties named in every declaration (DOMAIN.md "Parties").
+PLATFORM_EBP_CODE = env.str("PLATFORM_EBP_CODE", default="4101260001")
+PLATFORM_NAME = env.str("PLATFORM_NAME", default="Bondport Cross-border E-commerce Platform")
+PAYMENT_COMPANY_CODE = env.str("PAYMENT_COMPANY_CODE", default="4101990001")
+LOGISTICS_COMPANY_CODE = env.str("LOGISTICS_COMPANY_CODE", default="4101980001")
+DECLARING_AGENT_CODE = env.str("DECLARING_AGENT_CODE", default="4101970001")
+# Listings per page in the storefront and the API.
+CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)

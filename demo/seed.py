@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group
 
 from bonded.models import GoodsItem, Location, Move, Warehouse
 from bonded.services import StockLine, stock_receive
+from demo import marketplace_seed
 from demo.catalog import demo_items
 from demo.roles import DEMO_USERS
 
@@ -119,4 +120,6 @@ STEPS = [
     ("bonded zone", seed_zone),
     ("goods items", seed_items),
     ("stock receipts", seed_stock),
+    # Marketplace steps run after bonded's (items must exist to be listed).
+    *marketplace_seed.STEPS,
 ]
