@@ -29,6 +29,9 @@ class AvailabilityApi(APIView):
         counter_name_en = serializers.CharField()
         available = serializers.IntegerField()
 
+        class Meta:
+            ref_name = "StockAvailability"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("item_no", str, many=True, description="customs item numbers"),
@@ -60,6 +63,9 @@ class CounterListApi(APIView):
         address_en = serializers.CharField()
         opening_hours = serializers.CharField()
         inside_supervision_zone = serializers.BooleanField()
+
+        class Meta:
+            ref_name = "PickupCounter"
 
     @extend_schema(responses=OutputSerializer(many=True), summary="Pickup counters")
     def get(self, request):

@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("bonded.api_urls")),
     path("customs/", include("customs.api_urls")),
+    path("", include("marketplace.api_urls")),
 ]

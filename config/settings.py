@@ -122,6 +122,18 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 else:
     _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    # "off" trades the last fraction of a second of commits on a PostgreSQL crash (never
+    # consistency: a transaction is kept whole or lost whole) for not waiting on fsync at every
+    # commit; see bench/README.md for what it buys. Default "on": every commit is on disk.
+    _sync = env.str("DB_SYNCHRONOUS_COMMIT", default="on")
+    if _sync not in {"on", "off", "local", "remote_write", "remote_apply"}:
+        raise ImproperlyConfigured("DB_SYNCHRONOUS_COMMIT must be on, off, local, ...")
+    if _sync != "on":
+        _db.setdefault("OPTIONS", {})["options"] = f"-c synchronous_commit={_sync}"
+    # Server-side binding lets psycopg prepare repeated statements (PostgreSQL then skips
+    # planning them). Turn it off behind a transaction-pooling PgBouncer.
+    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+        _db.setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (shared by every process: rate limits, worker heartbeat) -------------------------
@@ -134,7 +146,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# Shoppers sign in with their mobile number or username (marketplace.auth); staff too.
+AUTHENTICATION_BACKENDS = [
+    "marketplace.auth.PhoneOrUsernameBackend",
+]
+LOGIN_URL = "marketplace:login"
+LOGIN_REDIRECT_URL = "marketplace:account"
+LOGOUT_REDIRECT_URL = "marketplace:home"
 
 # --- Language and time ------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -194,6 +212,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # Sign-up and sign-in by API are rate limited per client address (cache-backed).
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="20/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bondport API",
@@ -329,3 +349,13 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": env.float("CUSTOMS_EX_POST_SECONDS", default=3600.0),
     },
 }
+
+# --- Marketplace -----------------------------------------------------------------------------
+# Customs-registered codes of the parties named in every declaration (DOMAIN.md "Parties").
+PLATFORM_EBP_CODE = env.str("PLATFORM_EBP_CODE", default="4101260001")
+PLATFORM_NAME = env.str("PLATFORM_NAME", default="Bondport Cross-border E-commerce Platform")
+PAYMENT_COMPANY_CODE = env.str("PAYMENT_COMPANY_CODE", default="4101990001")
+LOGISTICS_COMPANY_CODE = env.str("LOGISTICS_COMPANY_CODE", default="4101980001")
+DECLARING_AGENT_CODE = env.str("DECLARING_AGENT_CODE", default="4101970001")
+# Listings per page in the storefront and the API.
+CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)

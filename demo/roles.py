@@ -27,4 +27,15 @@ DEMO_USERS = [
     DemoUser(
         "customs", DEMO_PASSWORD, CUSTOMS_OFFICER, "customs liaison: declarations, inspection"
     ),
+    DemoUser("merchant-au", DEMO_PASSWORD, MERCHANT_STAFF, "Aussie Nature Co. (4101960001) only"),
+    DemoUser("merchant-de", DEMO_PASSWORD, MERCHANT_STAFF, "Rhein Dairy GmbH (4101960002) only"),
+    DemoUser("merchant-jp", DEMO_PASSWORD, MERCHANT_STAFF, "Sakura Beauty KK (4101960003) only"),
+]
+
+# Storefront shoppers (sign in at / with the username or the mobile number, same password).
+DEMO_SHOPPERS = [
+    ("shopper1", "13800000001", "**************002X"),
+    ("shopper2", "13800000002", "**************0014"),
+    ("shopper3", "13800000003", "**************0071"),
+    ("shopper4", "13800000004", "**************8241"),
 ]

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 
 from bonded.models import GoodsItem, Location, Move, Warehouse
 from bonded.services import StockLine, stock_receive
+from demo import marketplace_seed
 from demo.catalog import demo_items
 from demo.roles import DEMO_USERS
 
@@ -175,4 +176,6 @@ STEPS = [
     ("goods items", seed_items),
     ("stock receipts", seed_stock),
     ("customs registry", seed_customs_registry),
+    # Marketplace steps run after bonded's (items must exist to be listed).
+    *marketplace_seed.STEPS,
 ]

@@ -15,8 +15,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.db.models import F, Q
+from django.utils import timezone
 
 from bonded.errors import (
     DuplicateLine,
@@ -106,42 +107,48 @@ def lines_payload(lines: Sequence[StockLine]) -> list[dict]:
 
 
 def begin_operation(*, kind: str, reference: str, payload: dict, actor: str) -> bool:
-    """Claim (kind, reference). True: first time, go ahead. False: already done, do nothing."""
+    """Claim (kind, reference). True: first time, go ahead. False: already done, do nothing.
+
+    One round trip on the hot path: INSERT ... ON CONFLICT DO NOTHING (PostgreSQL, and SQLite
+    3.35+). A concurrent claim of the same reference waits on the unique index until the first
+    transaction ends, then sees its row.
+    """
     if not reference or len(reference) > 64:
         raise ReferenceConflict(kind=kind, reference=reference or "(empty)")
     digest = fingerprint(payload)
-    try:
-        # A savepoint: a duplicate must not poison the caller's transaction.
-        with transaction.atomic():
-            LedgerOperation.objects.create(
-                kind=kind, reference=reference, fingerprint=digest, actor=actor
-            )
-    except IntegrityError:
-        existing = LedgerOperation.objects.get(kind=kind, reference=reference)
-        if existing.fingerprint != digest:
-            raise ReferenceConflict(kind=kind, reference=reference) from None
-        return False
-    return True
+    table = LedgerOperation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, reference, fingerprint, actor, created_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, reference) DO NOTHING RETURNING id",
+            [kind, reference, digest, actor[:150], timezone.now()],
+        )
+        if cursor.fetchone() is not None:
+            return True
+    existing = LedgerOperation.objects.get(kind=kind, reference=reference)
+    if existing.fingerprint != digest:
+        raise ReferenceConflict(kind=kind, reference=reference)
+    return False
 
 
 def lock_balances(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Balance]:
-    """Ensure and lock the (item_id, location_id) balance rows, in primary-key order."""
+    """Lock the (item_id, location_id) balance rows in primary-key order, creating missing ones."""
     pairs = sorted(set(pairs))
     if not pairs:
         return {}
     condition = Q()
     for item_id, location_id in pairs:
         condition |= Q(item_id=item_id, location_id=location_id)
-    missing = set(pairs) - set(
-        Balance.objects.filter(condition).values_list("item_id", "location_id")
-    )
+    locked = Balance.objects.select_for_update().filter(condition).order_by("pk")
+    rows = {(b.item_id, b.location_id): b for b in locked}
+    missing = set(pairs) - rows.keys()
     if missing:
         Balance.objects.bulk_create(
             [Balance(item_id=i, location_id=loc) for i, loc in sorted(missing)],
             ignore_conflicts=True,  # a concurrent writer may create the same row first
         )
-    rows = Balance.objects.select_for_update().filter(condition).order_by("pk")
-    return {(b.item_id, b.location_id): b for b in rows}
+        rows = {(b.item_id, b.location_id): b for b in locked.all()}
+    return rows
 
 
 def post_move(

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from demo.roles import DEMO_USERS
+from demo.roles import DEMO_SHOPPERS, DEMO_USERS
 
 
 class Command(BaseCommand):
@@ -20,6 +20,8 @@ class Command(BaseCommand):
             "",
             "Demo logins (admin):",
         ]
-        lines += [f"  {u.username:<10} {u.password:<14} {u.description}" for u in DEMO_USERS]
+        lines += [f"  {u.username:<12} {u.password:<14} {u.description}" for u in DEMO_USERS]
+        lines += ["", "Demo shoppers (storefront, password bondport-demo):"]
+        lines += [f"  {name:<12} {mobile}  ID {masked}" for name, mobile, masked in DEMO_SHOPPERS]
         lines += ["", "Ctrl-C stops every process.", ""]
         self.stdout.write("\n".join(lines))

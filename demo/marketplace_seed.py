@@ -1,0 +1,239 @@
+"""Marketplace demo data: merchants, tax categories, catalog, merchant staff, listings, shoppers.
+
+Every step looks up by a natural key before creating, so seeding twice creates nothing.
+
+Tax categories (statutory rates; cross-border retail pays 70% of VAT and consumption tax and no
+duty within the limits; the duty rate applies only to a single item above 5,000):
+| code         | VAT | consumption | duty (over limit) | for (HS)                               |
+| ordinary     | 13% | 0           | 10%               | all not below (infant formula 1901...) |
+| agricultural |  9% | 0           | 10%               | chapters 01-14: milk, honey, nuts      |
+| cosmetics    | 13% | 15%         |  5%               | 3303, 3304: perfume, high-end skincare |
+| wine         | 13% | 10%         | 14%               | 2204: wine                             |
+Demo simplification: all 3303/3304 goods count as high-end cosmetics.
+"""
+
+import hashlib
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+
+from bonded.models import GoodsItem
+from demo.roles import DEMO_PASSWORD, MERCHANT_STAFF, PLATFORM_STAFF
+from marketplace.models import Brand, Category, Listing, Merchant, MerchantStaff, TaxCategory
+from marketplace.selectors.shoppers import shopper_by_resident_id
+from marketplace.services.shoppers import shopper_register
+
+D = Decimal
+
+MERCHANTS = [
+    # code, country, name, status, brand, staff username
+    ("4101960001", "AU", "Aussie Nature Co.", "approved", "Aussie Nature", "merchant-au"),
+    ("4101960002", "DE", "Rhein Dairy GmbH", "approved", "Rhein Dairy", "merchant-de"),
+    ("4101960003", "JP", "Sakura Beauty KK", "approved", "Sakura Beauty", "merchant-jp"),
+    ("4101960004", "US", "Liberty Vitamins Inc.", "registered", "Liberty Vitamins", None),
+]
+
+TAX_CATEGORIES = [
+    ("ordinary", "普通商品", "Ordinary goods", D("0.13"), D("0"), D("0.10")),
+    ("agricultural", "农产品及初级食品", "Agricultural food", D("0.09"), D("0"), D("0.10")),
+    ("cosmetics", "高档化妆品", "High-end cosmetics", D("0.13"), D("0.15"), D("0.05")),
+    ("wine", "葡萄酒", "Wine", D("0.13"), D("0.10"), D("0.14")),
+]
+
+CATEGORIES = [
+    ("baby", "母婴", "Mother and baby", 10),
+    ("dairy", "乳制品", "Dairy", 20),
+    ("food", "食品饮料", "Food and drink", 30),
+    ("beauty", "美妆个护", "Beauty and care", 40),
+    ("health", "营养保健", "Health and nutrition", 50),
+    ("other", "其他", "Other", 90),
+]
+
+SHOPPERS = [
+    ("shopper1", "王芳", "11010519491231002X", "13800000001"),
+    ("shopper2", "李伟", "440524188001010014", "13800000002"),
+    ("shopper3", "张敏", "360426199101010071", "13800000003"),
+    ("shopper4", "刘洋", "120103198806018241", "13800000004"),
+]
+
+
+def tax_code_for(hs_code: str) -> str:
+    if hs_code[:4] in {"3303", "3304"}:
+        return "cosmetics"
+    if hs_code[:4] == "2204":
+        return "wine"
+    if hs_code[:2] <= "14":
+        return "agricultural"
+    return "ordinary"
+
+
+def category_for(hs_code: str) -> str:
+    if hs_code[:4] == "1901":
+        return "baby"
+    if hs_code[:2] == "04" and hs_code[:4] != "0409":
+        return "dairy"
+    if hs_code[:2] == "33" or hs_code[:4] in {"3401", "9603"}:
+        return "beauty"
+    if hs_code[:4] in {"2106", "2936", "3004", "1302"}:
+        return "health"
+    if hs_code[:2] <= "24":
+        return "food"
+    return "other"
+
+
+def price_for(item_no: str) -> Decimal:
+    """Deterministic demo price from the item number: 19.90 to 998.90."""
+    h = int(hashlib.sha256(item_no.encode()).hexdigest(), 16)
+    return D(19 + h % 980) + D("0.90")
+
+
+def seed_merchants() -> int:
+    created = 0
+    for code, country, name, status, _brand, _user in MERCHANTS:
+        _m, new = Merchant.objects.get_or_create(
+            code=code, defaults={"country": country, "name": name, "status": status}
+        )
+        created += new
+    return created
+
+
+def seed_tax_categories() -> int:
+    created = 0
+    for code, zh, en, vat, consumption, duty in TAX_CATEGORIES:
+        _t, new = TaxCategory.objects.get_or_create(
+            code=code,
+            defaults={
+                "name_zh": zh,
+                "name_en": en,
+                "vat_rate": vat,
+                "consumption_rate": consumption,
+                "duty_rate": duty,
+            },
+        )
+        created += new
+    return created
+
+
+def seed_catalog() -> int:
+    created = 0
+    for slug, zh, en, position in CATEGORIES:
+        _c, new = Category.objects.get_or_create(
+            slug=slug, defaults={"name_zh": zh, "name_en": en, "position": position}
+        )
+        created += new
+    for _code, _country, _name, _status, brand, _user in MERCHANTS:
+        _b, new = Brand.objects.get_or_create(
+            slug=brand.lower().replace(" ", "-"), defaults={"name": brand}
+        )
+        created += new
+    return created
+
+
+def _grant(group: Group, codenames: list[str]) -> None:
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="marketplace", codename__in=codenames)
+    )
+
+
+def seed_merchant_staff() -> int:
+    """One staff login per approved merchant (see demo.roles), scoped to its listings."""
+    User = get_user_model()
+    created = 0
+    merchant_group, new = Group.objects.get_or_create(name=MERCHANT_STAFF)
+    created += new
+    _grant(merchant_group, ["view_listing", "change_listing", "view_merchant"])
+    platform_group, new = Group.objects.get_or_create(name=PLATFORM_STAFF)
+    created += new
+    _grant(
+        platform_group,
+        [
+            f"{action}_{model}"
+            for action in ("view", "add", "change")
+            for model in (
+                "merchant",
+                "merchantstaff",
+                "listing",
+                "taxcategory",
+                "category",
+                "brand",
+            )
+        ]
+        + ["view_shopper", "view_order"],
+    )
+    for code, *_rest, username in MERCHANTS:
+        if not username:
+            continue
+        user = User.objects.filter(username=username).first()
+        if user is None:  # seed_staff creates it from DEMO_USERS; be safe if run alone
+            user = User.objects.create_user(username, password=DEMO_PASSWORD, is_staff=True)
+            user.groups.add(merchant_group)
+            created += 1
+        _link, new = MerchantStaff.objects.get_or_create(
+            user=user, defaults={"merchant": Merchant.objects.get(code=code)}
+        )
+        created += new
+    return created
+
+
+def seed_listings() -> int:
+    """A listing for every bonded goods item whose owner is a known merchant."""
+    merchants = {m.code: m for m in Merchant.objects.all()}
+    brands = {
+        code: Brand.objects.get(slug=brand.lower().replace(" ", "-"))
+        for code, _c, _n, _s, brand, _u in MERCHANTS
+    }
+    categories = {c.slug: c for c in Category.objects.all()}
+    taxes = {t.code: t for t in TaxCategory.objects.all()}
+    listed = set(Listing.objects.values_list("item_id", flat=True))
+    new = []
+    for item in GoodsItem.objects.exclude(pk__in=listed).order_by("pk"):
+        merchant = merchants.get(item.owner_code)
+        if merchant is None or item.owner_code not in brands:
+            continue
+        new.append(
+            Listing(
+                item=item,
+                merchant=merchant,
+                price=price_for(item.item_no),
+                description_zh=(
+                    f"{item.name_zh}。原产地 {item.origin_country}，"
+                    "已存放于保税仓，海关清关后可柜台自提或国内配送。"
+                ),
+                description_en=(
+                    f"{item.name_en}. Made in {item.origin_country}; already in the bonded "
+                    "warehouse, cleared by customs for counter pickup or domestic delivery."
+                ),
+                category=categories[category_for(item.hs_code)],
+                brand=brands[item.owner_code],
+                tax_category=taxes[tax_code_for(item.hs_code)],
+            )
+        )
+    Listing.objects.bulk_create(new)
+    return len(new)
+
+
+def seed_shoppers() -> int:
+    created = 0
+    for username, name, resident_id, mobile in SHOPPERS:
+        if shopper_by_resident_id(resident_id):
+            continue
+        shopper_register(
+            real_name=name,
+            resident_id=resident_id,
+            mobile=mobile,
+            password=DEMO_PASSWORD,
+            username=username,
+        )
+        created += 2  # user + shopper
+    return created
+
+
+STEPS = [
+    ("merchants", seed_merchants),
+    ("tax categories", seed_tax_categories),
+    ("catalog", seed_catalog),
+    ("merchant staff", seed_merchant_staff),
+    ("listings", seed_listings),
+    ("shoppers", seed_shoppers),
+]

@@ -1,0 +1,92 @@
+"""Forms only shape input; the services decide (and raise DomainError with the field name)."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.selectors.catalog import SORTS
+
+
+class RegisterForm(forms.Form):
+    real_name = forms.CharField(
+        label=_("Real name"),
+        max_length=50,
+        help_text=_("Exactly as on your resident ID card; customs checks it with every order."),
+    )
+    resident_id = forms.CharField(
+        label=_("Resident ID number"),
+        max_length=18,
+        min_length=18,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("18 characters. Stored encrypted; we only ever show the last 4."),
+    )
+    mobile = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    username = forms.CharField(
+        label=_("Username (optional)"),
+        max_length=150,
+        required=False,
+        help_text=_("Leave empty to sign in with your mobile number."),
+    )
+    password1 = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+    password2 = forms.CharField(
+        label=_("Password again"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password1") != data.get("password2"):
+            self.add_error("password2", _("The two passwords differ; type the same one twice."))
+        return data
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("Mobile number or username"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )
+    error_messages = {
+        "invalid_login": _(
+            "That mobile number or username and password do not match. Check both and try again."
+        ),
+        "inactive": _("This account is disabled. Ask the store for help."),
+    }
+
+
+SORT_CHOICES = [
+    ("newest", _("Newest")),
+    ("price", _("Price: low to high")),
+    ("-price", _("Price: high to low")),
+    ("name", _("Name")),
+]
+assert {key for key, _label in SORT_CHOICES} <= set(SORTS)
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    category = forms.SlugField(label=_("Category"), required=False)
+    brand = forms.SlugField(label=_("Brand"), required=False)
+    origin = forms.RegexField(
+        label=_("Origin"), regex=r"^[A-Za-z]{2}$", required=False, max_length=2
+    )
+    in_stock = forms.BooleanField(label=_("In stock only"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+
+    def filters(self) -> dict:
+        """The cleaned filters; anything malformed is simply ignored (a search never fails)."""
+        self.is_valid()
+        data = self.cleaned_data  # only the fields that validated
+        return {
+            "q": data.get("q", ""),
+            "category": data.get("category", ""),
+            "brand": data.get("brand", ""),
+            "origin": data.get("origin", ""),
+            "in_stock": data.get("in_stock", False),
+            "sort": data.get("sort") or "newest",
+        }

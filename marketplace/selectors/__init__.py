@@ -1,0 +1,1 @@
+"""Marketplace reads, one module per sub-domain: no writes here."""

@@ -1,0 +1,19 @@
+"""Reads of shoppers. Lookups by resident ID go through its keyed hash, never the ciphertext."""
+
+from config.crypto import keyed_hash
+from marketplace.models import Shopper
+
+
+def shopper_for_user(user) -> Shopper | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Shopper.objects.filter(user=user).first()
+
+
+def shopper_by_resident_id(resident_id: str) -> Shopper | None:
+    """For the kiosk's identity check: the shopper registered with this ID, if any."""
+    return (
+        Shopper.objects.select_related("user")
+        .filter(resident_id_hash=keyed_hash(resident_id.strip().upper()))
+        .first()
+    )

@@ -1,0 +1,1 @@
+"""Marketplace writes and business rules, one module per sub-domain."""

@@ -1,0 +1,1 @@
+"""Storefront pages: validate, call a service or selector, render."""

@@ -1,0 +1,67 @@
+"""Registration, sign-in and the shopper's own account page."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from marketplace.errors import MarketplaceError
+from marketplace.forms import LoginForm, RegisterForm
+from marketplace.selectors.quota import annual_quota
+from marketplace.selectors.shoppers import shopper_for_user
+from marketplace.services.shoppers import shopper_register
+
+
+@sensitive_post_parameters("resident_id", "password1", "password2")
+def register(request):
+    if request.user.is_authenticated and shopper_for_user(request.user):
+        return redirect("marketplace:account")
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            shopper = shopper_register(
+                real_name=data["real_name"],
+                resident_id=data["resident_id"],
+                mobile=data["mobile"],
+                username=data["username"] or None,
+                password=data["password1"],
+            )
+        except MarketplaceError as exc:
+            field = exc.extra.get("field")
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            login(request, shopper.user, backend="marketplace.auth.PhoneOrUsernameBackend")
+            messages.success(
+                request,
+                _("Welcome, %(name)s. Your account is ready.") % {"name": shopper.real_name},
+            )
+            return redirect("marketplace:account")
+    return render(request, "marketplace/register.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "marketplace/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+@login_required
+def account(request):
+    shopper = shopper_for_user(request.user)
+    if shopper is None:
+        # Staff without a shopper profile: nothing to show here.
+        raise Http404
+    return render(
+        request,
+        "marketplace/account.html",
+        {"shopper": shopper, "quota": annual_quota(shopper=shopper)},
+    )
