@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format migrate seed venv bench bench-ledger clean help
+.PHONY: run test lint format migrate seed venv bench bench-ledger bench-customs clean help
 
 help:
 	@echo "make run    - install, migrate, seed demo data, start web + worker + beat + sandboxes"
@@ -48,10 +48,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-ledger
+bench: bench-ledger bench-customs
 
 bench-ledger: $(STAMP)
 	$(PY) bench/ledger.py
+
+bench-customs: $(STAMP)
+	$(PY) bench/customs.py
 
 clean:
 	rm -rf $(VENV) staticfiles var

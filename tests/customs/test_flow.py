@@ -75,3 +75,53 @@ def test_gateway_messages_carry_masked_ids_only(zone, sandbox):
     assert "0014</ceb:buyerIdNumber>" in decl.message.xml
     assert Receipt.objects.filter(declaration=decl, return_status=2).exists()
     assert Move.objects.filter(reference=order.order_no, kind="release").count() == 0
+
+
+def test_resending_after_a_lost_confirmation_is_harmless(zone, sandbox):
+    """A worker killed after the gateway took the message but before our commit: the lease
+    lapses, the declaration goes again, and the authority answers idempotently."""
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declarations_file()
+    records = sandbox.state()["stats"]["records"]
+    Declaration.objects.filter(order_no=order.order_no).update(state="pending", lease_until=None)
+    report = services.declarations_file()
+    assert report.sent == 2 and report.rejected == 0
+    assert sandbox.state()["stats"]["records"] == records
+    services.declaration_create_payment(payment=payment_filing(order))
+    assert drive(order.order_no).state == "released"
+
+
+def test_cancelling_a_declared_order_files_ceb623_and_cancels(zone, sandbox):
+    sandbox.control(latency_ms=300)  # keep the list from being released before we cancel
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declaration_create_payment(payment=payment_filing(order))
+    drive(order.order_no, until=("declared",))
+    services.declarations_file()
+    services.declarations_cancel_for_order(order_no=order.order_no, reason="shopper cancelled")
+    view = drive(order.order_no, until=("cancelled",))
+    assert "shopper cancelled" in view.reason
+    assert {d.message_type for d in view.declarations} >= {"CEB623"}
+    assert not Move.objects.filter(reference=order.order_no, kind="release").exists()
+
+
+def test_released_goods_come_back_into_bond_through_a_return_request(zone, sandbox):
+    from customs.filings import ReturnFiling, ReturnLineFiling
+
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declaration_create_payment(payment=payment_filing(order))
+    assert drive(order.order_no).state == "released"
+    services.declaration_create_return(
+        filing=ReturnFiling(
+            order_no=order.order_no,
+            return_no=f"RET{order.order_no}",
+            reason="unopened, changed mind",
+            location_code=zone.storage.code,
+            lines=(ReturnLineFiling(gnum=1, item_no=zone.paste.item_no, qty=2),),
+        )
+    )
+    view = drive(order.order_no, until=("returned",))
+    assert view.state == "returned"
+    assert Move.objects.filter(reference=order.order_no, kind="return").exists()
