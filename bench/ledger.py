@@ -217,6 +217,8 @@ def machine() -> dict:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         pg = cursor.fetchone()[0]
+        cursor.execute("SHOW synchronous_commit")
+        synchronous_commit = cursor.fetchone()[0]
     cpu = "unknown"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -230,6 +232,9 @@ def machine() -> dict:
         "cpu": cpu,
         "python": platform.python_version(),
         "postgresql": pg,
+        "synchronous_commit": synchronous_commit,
+        # Other work on the machine skews every figure: recorded so runs can be compared.
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 

@@ -178,6 +178,9 @@ STORAGES = {
         )
     },
 }
+# Outside production WhiteNoise also serves straight from the source folders, so a changed CSS
+# file shows without another collectstatic.
+WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(VAR_DIR / "media")
 

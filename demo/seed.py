@@ -80,6 +80,7 @@ def seed_zone() -> int:
 
 def seed_items() -> int:
     existing = set(GoodsItem.objects.values_list("item_no", flat=True))
+    taken_barcodes = set(GoodsItem.objects.values_list("barcode", flat=True))
     fresh = [
         GoodsItem(
             item_no=d.item_no,
@@ -93,7 +94,7 @@ def seed_items() -> int:
             gross_weight_kg=d.gross_weight_kg,
         )
         for d in demo_items()
-        if d.item_no not in existing
+        if d.item_no not in existing and d.barcode not in taken_barcodes
     ]
     GoodsItem.objects.bulk_create(fresh)
     return len(fresh)

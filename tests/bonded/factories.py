@@ -34,7 +34,7 @@ class GoodsItemFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ("item_no",)
 
     item_no = factory.Sequence(lambda n: f"IT{n:06d}")
-    barcode = factory.Sequence(lambda n: f"93{n:011d}")
+    barcode = factory.Sequence(lambda n: f"20{n:011d}")  # 20-29: in-store range, never a demo code
     name_zh = factory.Sequence(lambda n: f"商品 {n}")
     name_en = factory.Sequence(lambda n: f"Item {n}")
     hs_code = "0402210000"

@@ -87,7 +87,7 @@ class GoodsItemFactory(factory.django.DjangoModelFactory):
         model = GoodsItem
 
     item_no = factory.Sequence(lambda n: f"IT{n:06d}")
-    barcode = factory.Sequence(lambda n: f"9300000{n:06d}")
+    barcode = factory.Sequence(lambda n: f"2100000{n:06d}")  # in-store range: never a demo code
     name_zh = factory.Sequence(lambda n: f"商品{n}")
     name_en = factory.Sequence(lambda n: f"Product {n}")
     hs_code = "1901101000"
