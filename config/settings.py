@@ -324,6 +324,9 @@ CUSTOMS_RETRY_BACKOFF_MAX = env.int("CUSTOMS_RETRY_BACKOFF_MAX", default=300)
 CUSTOMS_CLEARANCE_LISTENERS = env.list("CUSTOMS_CLEARANCE_LISTENERS", default=[])
 # Platform pre-check (ex-ante and three-order comparison) before anything is filed.
 CUSTOMS_PRECHECK = env.bool("CUSTOMS_PRECHECK", default=True)
+# Seconds a worker holds declarations it is sending; after that (e.g. the worker was killed
+# mid-send) another push may send them again. 0: twice the timeouts plus 10 s.
+CUSTOMS_LEASE_SECONDS = env.float("CUSTOMS_LEASE_SECONDS", default=0)
 # Seconds after which a declaration waiting for the gateway counts as stuck for the sweep.
 CUSTOMS_STUCK_AFTER_SECONDS = env.int("CUSTOMS_STUCK_AFTER_SECONDS", default=60)
 # The sandbox authority: its own storage and where it pushes receipts (our signed endpoint).

@@ -42,7 +42,8 @@ class FilingReport:
 
 
 def _lease_seconds() -> float:
-    return 2 * (settings.CUSTOMS_CONNECT_TIMEOUT + settings.CUSTOMS_READ_TIMEOUT) + 10
+    default = 2 * (settings.CUSTOMS_CONNECT_TIMEOUT + settings.CUSTOMS_READ_TIMEOUT) + 10
+    return settings.CUSTOMS_LEASE_SECONDS or default
 
 
 def declarations_due():

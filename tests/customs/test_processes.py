@@ -106,3 +106,24 @@ def test_pushed_receipts_carry_an_order_to_release_with_no_polling(
         assert not Declaration.objects.filter(order_no=order.order_no, receipts__source="poll")
     finally:
         pushing.stop()
+
+
+def test_worker_killed_mid_send_loses_nothing_and_files_once(zone, sandbox, celery_worker_process):
+    env = {**_worker_env(sandbox), "CUSTOMS_READ_TIMEOUT": "5", "CUSTOMS_LEASE_SECONDS": "2"}
+    sandbox.control(response_delay_ms=2500)  # the send is in flight when the worker dies
+    worker = celery_worker_process(QUEUES, extra_env=env).start()
+    records = sandbox.state()["stats"]["records"]
+    order = _file(zone)
+    wait_until(
+        lambda: Declaration.objects.filter(order_no=order.order_no, lease_token__gt="").exists(),
+        timeout=30,
+        interval=0.02,
+    )
+    worker.kill()
+    sandbox.control(response_delay_ms=0)
+
+    celery_worker_process(QUEUES, extra_env=env).start()
+    wait_until(lambda: tasks.declarations_sweep.delay() and _filed(order.order_no), timeout=60,
+               interval=1)  # fmt: skip
+    # Whatever reached the authority before the kill, each declaration is on file once.
+    assert sandbox.state()["stats"]["records"] - records == 2
