@@ -1,10 +1,12 @@
 """Writes of the customs app. The apps above call only what is exported here."""
 
+from customs.services.cancellation import (
+    declaration_create_return,
+    declarations_cancel_for_order,
+)
 from customs.services.clearance import clearance_recompute, clearance_release_goods
 from customs.services.declarations import (
     declaration_create_payment,
-    declaration_create_return,
-    declarations_cancel_for_order,
     declarations_create_for_order,
     inventory_declare,
 )

@@ -9,11 +9,12 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from bonded import selectors as bonded_selectors
 from config.crypto import keyed_hash
 from customs import errors
-from customs.filings import OrderFiling, PaymentFiling, ReturnFiling, WaybillFiling
+from customs.filings import OrderFiling, PaymentFiling, WaybillFiling
 from customs.models import Declaration, DeclaredLine, Enterprise, OrderClearance
 from customs.services import supervision
 from customs.services.clearance import clearance_recompute, clearance_transition
@@ -61,7 +62,8 @@ def _book_for(order: OrderFiling) -> dict:
     location = bonded_selectors.location_by_code(order.destination_code)
     if location is None or location.warehouse is None:
         raise errors.AccountBookMissing(
-            f"Destination {order.destination_code} is not a location of a bonded warehouse.",
+            _("Destination %(code)s is not in a bonded warehouse; choose a counter or dock.")
+            % {"code": order.destination_code},
             extra={"destination_code": order.destination_code},
         )
     warehouse = location.warehouse
@@ -74,7 +76,8 @@ def _book_for(order: OrderFiling) -> dict:
     missing = sorted({line.item_no for line in order.lines} - records.keys())
     if missing:
         raise errors.AccountBookMissing(
-            f"Items {', '.join(missing)} have no record in account book {warehouse.ems_no}.",
+            _("Items %(items)s are not in account book %(ems)s; receive them into bond first.")
+            % {"items": ", ".join(missing), "ems": warehouse.ems_no},
             extra={"item_nos": missing},
         )
     return {
@@ -98,7 +101,7 @@ def _names(codes: dict[str, str]) -> dict[str, str]:
     return {role: found.get((role, code), code) for role, code in codes.items()}
 
 
-def _summary(order_no: str):
+def summary_of(order_no: str):
     from customs.selectors import order_clearance
 
     return order_clearance(order_no)
@@ -108,9 +111,9 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
     """File the order (CEB311) and waybill (CEB511); pre-checked; durable with the caller's
     transaction. Calling again with the same data is a no-op; different data is refused."""
     if not order.lines:
-        raise errors.CustomsError("An order needs at least one line.", code="customs_no_lines")
+        raise errors.CustomsError(_("An order needs at least one line."), code="customs_no_lines")
     if order.delivery_mode not in ("pickup", "delivery"):
-        raise errors.CustomsError("delivery_mode is pickup or delivery.", code="customs_mode")
+        raise errors.CustomsError(_("Choose pickup or delivery."), code="customs_mode")
     payload = order.as_payload()
     id_hash = keyed_hash(order.buyer_id_number)
     with transaction.atomic():
@@ -120,10 +123,11 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
         if existing is not None:
             if existing.fingerprint != fingerprint(payload, id_hash):
                 raise errors.FilingConflict(
-                    f"Order {order.order_no} was filed before with other data.",
+                    _("Order %(order_no)s was filed before with other data.")
+                    % {"order_no": order.order_no},
                     extra={"order_no": order.order_no},
                 )
-            return _summary(order.order_no)
+            return summary_of(order.order_no)
         parties = {
             "platform": order.ebp_code,
             "merchant": order.ebc_code,
@@ -191,7 +195,7 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
             fingerprint=fingerprint(waybill_payload),
         )
         nudge_filing()
-    return _summary(clearance.order_no)
+    return summary_of(clearance.order_no)
 
 
 def declaration_create_payment(*, payment: PaymentFiling):
@@ -205,7 +209,8 @@ def declaration_create_payment(*, payment: PaymentFiling):
         )
         if clearance is None:
             raise errors.CustomsError(
-                f"Order {payment.order_no} has not been filed with customs.",
+                _("Order %(order_no)s has not been filed with customs; file it first.")
+                % {"order_no": payment.order_no},
                 code="customs_order_not_filed",
                 http_status=404,
             )
@@ -215,13 +220,15 @@ def declaration_create_payment(*, payment: PaymentFiling):
         if existing is not None:
             if existing.fingerprint != fingerprint(payload, id_hash):
                 raise errors.FilingConflict(
-                    f"A different payment was filed for order {payment.order_no}.",
+                    _("A different payment was filed for order %(order_no)s.")
+                    % {"order_no": payment.order_no},
                     extra={"order_no": payment.order_no},
                 )
-            return _summary(payment.order_no)
+            return summary_of(payment.order_no)
         if clearance.state in (C.CANCELLED, C.REJECTED):
             raise errors.IllegalTransition(
-                f"Order {payment.order_no} is {clearance.state}; refund the payment instead.",
+                _("Order %(order_no)s is %(state)s; refund the payment instead.")
+                % {"order_no": payment.order_no, "state": clearance.state},
                 extra={"state": clearance.state},
             )
         order = Declaration.objects.get(
@@ -247,7 +254,7 @@ def declaration_create_payment(*, payment: PaymentFiling):
             _block(decl, problems, clearance)
         else:
             nudge_filing()
-    return _summary(payment.order_no)
+    return summary_of(payment.order_no)
 
 
 def _block(decl: Declaration, problems: list[str], clearance: OrderClearance) -> None:
@@ -322,85 +329,3 @@ def inventory_declare(*, order_no: str) -> Declaration | None:
         clearance_transition(clearance=clearance, to=C.DECLARED, reason="inventory list declared")
         nudge_filing()
         return created
-
-
-def declarations_cancel_for_order(*, order_no: str, reason: str):
-    """Cancel an expired or cancelled order: unsent declarations are dropped here; a declared
-    inventory list is withdrawn with CEB623. Released goods need a return instead."""
-    from customs.services.inventory import cancel_payload
-
-    with transaction.atomic():
-        clearance = OrderClearance.objects.select_for_update().filter(order_no=order_no).first()
-        if clearance is None:
-            return None
-        if clearance.state in (C.RELEASED, C.RETURNED):
-            raise errors.IllegalTransition(
-                f"Order {order_no} was released; file a return request instead.",
-                extra={"state": clearance.state},
-            )
-        if clearance.state in (C.CANCELLED, C.REJECTED):
-            return _summary(order_no)
-        inventory = Declaration.objects.filter(
-            kind="inventory", authority="customs", order_no=order_no
-        ).first()
-        if inventory is not None and inventory.state not in (S.PENDING, S.REJECTED):
-            payload = cancel_payload(inventory=inventory, invt_no=clearance.invt_no, reason=reason)
-            _, created = Declaration.objects.get_or_create(
-                kind="cancel",
-                authority="customs",
-                order_no=order_no,
-                business_no=inventory.business_no,
-                defaults={
-                    "ebc_code": inventory.ebc_code,
-                    "payload": payload,
-                    "fingerprint": fingerprint(payload),
-                    "id_number": inventory.id_number,
-                    "id_hash": inventory.id_hash,
-                },
-            )
-            if created:
-                nudge_filing()
-            return _summary(order_no)
-        for decl in Declaration.objects.filter(order_no=order_no).exclude(
-            state__in=[S.REJECTED, S.CANCELLED, S.CLOSED]
-        ):
-            decl.state = S.CANCELLED
-            decl.state_changed_at = timezone.now()
-            decl.save(update_fields=["state", "state_changed_at"])
-        clearance_transition(clearance=clearance, to=C.CANCELLED, reason=reason)
-    return _summary(order_no)
-
-
-def declaration_create_return(*, filing: ReturnFiling):
-    """Request a return (CEB625) of released goods; on approval they go back into bond."""
-    from customs.services.inventory import return_payload
-
-    with transaction.atomic():
-        clearance = (
-            OrderClearance.objects.select_for_update().filter(order_no=filing.order_no).first()
-        )
-        if clearance is None or clearance.state != C.RELEASED:
-            raise errors.IllegalTransition(
-                f"Only released orders can be returned (order {filing.order_no}).",
-                extra={"state": getattr(clearance, "state", None)},
-            )
-        inventory = Declaration.objects.get(
-            kind="inventory", authority="customs", order_no=filing.order_no
-        )
-        payload = return_payload(inventory=inventory, invt_no=clearance.invt_no, filing=filing)
-        decl, created = Declaration.objects.get_or_create(
-            kind="return",
-            authority="customs",
-            order_no=filing.order_no,
-            business_no=filing.return_no,
-            defaults={
-                "ebc_code": inventory.ebc_code,
-                "payload": payload,
-                "fingerprint": fingerprint(payload),
-                "id_number": inventory.id_number,
-                "id_hash": inventory.id_hash,
-            },
-        )
-        if created:
-            nudge_filing()
-        return decl

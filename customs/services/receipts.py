@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.errors import DomainError
 from customs import errors
@@ -170,11 +171,11 @@ def receipts_poll(*, authority: str) -> int:
 def inspection_decide(*, declaration_id: int, decision: str, actor: str, note: str = "") -> str:
     """An officer's decision on a held declaration, applied as a receipt like any other."""
     if decision not in ("release", "reject"):
-        raise errors.CustomsError("decision is release or reject", code="customs_bad_decision")
+        raise errors.CustomsError(_("Decide release or reject."), code="customs_bad_decision")
     decl = Declaration.objects.filter(pk=declaration_id).first()
     if decl is None or decl.state not in (S.INSPECTION, S.DETAINED, S.REVIEW):
         raise errors.IllegalTransition(
-            "Only declarations under review or inspection can be decided.",
+            _("Only declarations under review or inspection can be decided."),
             extra={"state": getattr(decl, "state", None)},
         )
     status = 800 if decision == "release" else 100

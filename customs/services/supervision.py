@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customs import errors
 from customs.models import (
@@ -124,12 +125,14 @@ def parties_check(*, parties: dict[str, str]) -> None:
         enterprise = Enterprise.objects.filter(role=role, code=code).first()
         if enterprise is None:
             raise errors.PartyNotRegistered(
-                f"The {role} code {code} is not registered with customs.",
+                _("The %(role)s code %(code)s is not registered with customs.")
+                % {"role": role, "code": code},
                 extra={"role": role, "code": code},
             )
         if enterprise.suspended:
             raise errors.PartySuspended(
-                f"The {role} code {code} is suspended: {enterprise.suspended_reason}",
+                _("The %(role)s code %(code)s is suspended: %(why)s")
+                % {"role": role, "code": code, "why": enterprise.suspended_reason},
                 extra={"role": role, "code": code},
             )
 
@@ -142,14 +145,15 @@ def goods_check(*, order_no: str, ebc_code: str, lines: list[dict], buyer_hash: 
         missing = sorted(codes - entries.keys())
         if missing:
             raise errors.NotOnPositiveList(
-                f"HS code {', '.join(missing)} is not on the current positive list.",
+                _("HS code %(codes)s is not on the current positive list; it cannot be sold.")
+                % {"codes": ", ".join(missing)},
                 extra={"hs_codes": missing},
             )
     if rule("prohibited").enabled:
         banned = sorted(code for code, entry in entries.items() if entry.prohibited)
         if banned:
             raise errors.ProhibitedGoods(
-                f"HS code {', '.join(banned)} may not be imported this way.",
+                _("HS code %(codes)s may not be imported this way.") % {"codes": ", ".join(banned)},
                 extra={"hs_codes": banned},
             )
     flagged = False
@@ -196,7 +200,8 @@ def _caps_check(*, lines: list[dict], entries: dict, buyer_hash: str) -> None:
         )
         if bought + qty > cap:
             raise errors.YearlyCapExceeded(
-                f"HS {code} is capped at {cap} per person a year; {bought} already bought.",
+                _("HS %(code)s is capped at %(cap)s per person a year; %(bought)s already bought.")
+                % {"code": code, "cap": cap, "bought": bought},
                 extra={"hs_code": code, "cap": cap, "bought": bought},
             )
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from customs.sandbox.authority import Knobs
-from customs.sandbox.server import serve
+from customs.sandbox.http import serve
 
 
 class Command(BaseCommand):
