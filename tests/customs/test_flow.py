@@ -125,3 +125,24 @@ def test_released_goods_come_back_into_bond_through_a_return_request(zone, sandb
     view = drive(order.order_no, until=("returned",))
     assert view.state == "returned"
     assert Move.objects.filter(reference=order.order_no, kind="return").exists()
+
+
+def test_gateway_outage_keeps_declarations_pending_until_it_ends(zone, sandbox):
+    from customs.errors import GatewayUnavailable
+
+    sandbox.control(outage=True)
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    with pytest.raises(GatewayUnavailable, match="503"):
+        services.declarations_file()
+    decl = Declaration.objects.get(order_no=order.order_no, kind="order")
+    assert decl.state == "pending" and decl.attempts == 1 and "503" in decl.last_error
+    sandbox.control(outage=False)
+    assert services.declarations_file().sent == 2
+
+
+def test_sandbox_refuses_unsigned_requests(sandbox):
+    import requests
+
+    response = requests.post(f"{sandbox.customs_url}/messages", data=b"<x/>", timeout=5)
+    assert response.status_code == 401
