@@ -1,6 +1,7 @@
 """Reads of the ledger for the apps above: plain values and querysets, never writes."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db.models import F, QuerySet, Sum
 
@@ -122,3 +123,37 @@ def availability_at_counters(
         for item_no in item_list
         for counter in counters
     ]
+
+
+@dataclass(frozen=True)
+class WarehouseBook:
+    warehouse_code: str
+    book_balance: int
+    physical: int
+    items: int
+    items_differing: int
+
+    @property
+    def difference(self) -> int:
+        return self.physical - self.book_balance
+
+
+def book_vs_stock_by_warehouse(*, owner_code: str | None = None) -> list[WarehouseBook]:
+    """Per warehouse: customs account book balance against physical stock under bond, from
+    reconcile()'s per-item lines (two grouped queries); owner_code keeps one merchant's items."""
+    from bonded.services.account_book import reconcile
+
+    lines = reconcile(differences_only=False)
+    if owner_code:
+        owned = set(
+            GoodsItem.objects.filter(owner_code=owner_code).values_list("item_no", flat=True)
+        )
+        lines = [line for line in lines if line.item_no in owned]
+    totals: dict[str, list[int]] = {}
+    for line in lines:
+        row = totals.setdefault(line.warehouse_code, [0, 0, 0, 0])
+        row[0] += line.book_balance
+        row[1] += line.physical
+        row[2] += 1
+        row[3] += bool(line.difference)
+    return [WarehouseBook(code, *row) for code, row in sorted(totals.items())]

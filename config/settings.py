@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "customs",
     "marketplace",
     "pickup",
+    "supervision",
     "demo",
 ]
 
@@ -324,6 +325,14 @@ CUSTOMS_RETRY_BACKOFF_MAX = env.int("CUSTOMS_RETRY_BACKOFF_MAX", default=300)
 CUSTOMS_CLEARANCE_LISTENERS = env.list("CUSTOMS_CLEARANCE_LISTENERS", default=[])
 # Platform pre-check (ex-ante and three-order comparison) before anything is filed.
 CUSTOMS_PRECHECK = env.bool("CUSTOMS_PRECHECK", default=True)
+# Differentiated management: share of a merchant's orders the pre-audit flags for inspection,
+# by the merchant's risk grade (A trusted ... D high risk). Format: A=0.005,B=0.02,...
+CUSTOMS_INSPECTION_RATE_BY_GRADE = {
+    grade: float(rate)
+    for grade, rate in env.dict(
+        "CUSTOMS_INSPECTION_RATE_BY_GRADE", default={"A": 0.005, "B": 0.02, "C": 0.1, "D": 0.5}
+    ).items()
+}
 # Seconds a worker holds declarations it is sending; after that (e.g. the worker was killed
 # mid-send) another push may send them again. 0: twice the timeouts plus 10 s.
 CUSTOMS_LEASE_SECONDS = env.float("CUSTOMS_LEASE_SECONDS", default=0)

@@ -1,5 +1,7 @@
 """Per order: where clearance stands, why, and whether the goods left bond."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,10 +29,23 @@ class OrderClearance(models.Model):
     release_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     state_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Facts kept for supervision statistics (one row per order: the dashboard's fact table).
+    goods_value = models.DecimalField(
+        _("goods value"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    paid_at = models.DateTimeField(_("payment filed"), null=True, blank=True)
+    declared_at = models.DateTimeField(_("inventory list declared"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("order clearance")
+        indexes = [
+            # Dashboard ranges: by time, and by merchant then time (merchant staff scope).
+            models.Index(fields=["created_at"], name="clearance_created"),
+            models.Index(fields=["declared_at"], name="clearance_declared"),
+            models.Index(fields=["ebc_code", "created_at"], name="clearance_ebc_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_no} {self.state}"

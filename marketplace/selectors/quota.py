@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -44,3 +45,35 @@ def annual_quota(*, shopper, on: dt.datetime | None = None) -> dict:
         "used": used,
         "remaining": max(ANNUAL_LIMIT - used, ZERO),
     }
+
+
+
+# Annual allowance bands (yuan) for the supervision histogram; the last band is open-ended.
+QUOTA_BANDS = (1000, 5000, 10000, 20000, int(ANNUAL_LIMIT))
+
+
+def quota_usage_distribution(*, year: int) -> list[tuple[int | None, int]]:
+    """How many shoppers used how much of their allowance in an Asia/Shanghai year:
+    [(band upper bound in yuan, shoppers)], None = above the annual limit.
+
+    One statement: per-shopper sums in a subquery, counted per band outside it (the ORM
+    cannot group an aggregate twice). Integer bounds, so SQLite compares numbers to numbers.
+    """
+    start = dt.datetime(year, 1, 1, tzinfo=QUOTA_TZ)
+    end = dt.datetime(year + 1, 1, 1, tzinfo=QUOTA_TZ)
+    cases = " ".join(f"WHEN used <= %s THEN {i}" for i in range(len(QUOTA_BANDS)))
+    states = ", ".join("%s" for _ in Order.QUOTA_STATES)
+    table = connection.ops.quote_name(Order._meta.db_table)
+    sql = (
+        f"SELECT band, COUNT(*) FROM (SELECT CASE {cases} ELSE {len(QUOTA_BANDS)} END AS band "
+        f"FROM (SELECT shopper_id, SUM(goods_value + freight + insurance) AS used FROM {table} "
+        f"WHERE state IN ({states}) AND paid_at >= %s AND paid_at < %s "
+        "GROUP BY shopper_id) per_shopper) banded GROUP BY band"
+    )  # noqa: S608 -- table name from the model, values as parameters
+    params = [*QUOTA_BANDS, *[str(s) for s in Order.QUOTA_STATES], start, end]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        counts = dict(cursor.fetchall())
+    return [(bound, counts.get(i, 0)) for i, bound in enumerate(QUOTA_BANDS)] + [
+        (None, counts.get(len(QUOTA_BANDS), 0))
+    ]

@@ -1,0 +1,347 @@
+"""Supervision statistics over customs' own records: every aggregate runs in the database.
+
+One row per order in OrderClearance is the fact table (filed at, declared at, paid at,
+released at, goods value, merchant, counter, outcome); ClearanceEvent says which orders were
+held, RiskHit which rules fired. Each function takes a `Scope` (time range, optional merchant,
+optional counter) and returns plain rows, so the dashboard, the CSV export and the yearly
+report share one query each. Time buckets are in Asia/Shanghai, the customs calendar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import (
+    Avg,
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import TruncDay, TruncHour, TruncMonth
+
+from customs.models import ClearanceEvent, Enterprise, OrderClearance, RiskHit
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ZERO = Decimal("0.00")
+TRUNC = {"hour": TruncHour, "day": TruncDay, "month": TruncMonth}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """[start, end) plus optional merchant (ebcCode) and counter (destination code)."""
+
+    start: datetime
+    end: datetime
+    ebc_code: str | None = None
+    counter: str | None = None
+
+
+def _clearances(scope: Scope, field: str = "created_at") -> QuerySet[OrderClearance]:
+    qs = OrderClearance.objects.filter(**{f"{field}__gte": scope.start, f"{field}__lt": scope.end})
+    if scope.ebc_code:
+        qs = qs.filter(ebc_code=scope.ebc_code)
+    if scope.counter:
+        qs = qs.filter(destination_code=scope.counter)
+    return qs.order_by()
+
+
+def _bucket(value) -> datetime:
+    return value.astimezone(SHANGHAI) if isinstance(value, datetime) else value
+
+
+@dataclass(frozen=True)
+class VolumeRow:
+    bucket: datetime
+    declarations: int
+    goods_value: Decimal
+
+
+def declarations_by_period(scope: Scope, *, bucket: str = "day") -> list[VolumeRow]:
+    """Inventory lists declared per hour/day/month and the goods value they carry."""
+    trunc = TRUNC[bucket]("declared_at", tzinfo=SHANGHAI)
+    rows = (
+        _clearances(scope, "declared_at")
+        .annotate(b=trunc)
+        .values("b")
+        .annotate(n=Count("id"), value=Sum("goods_value"))
+        .order_by("b")
+    )
+    return [VolumeRow(_bucket(r["b"]), r["n"], r["value"] or ZERO) for r in rows]
+
+
+@dataclass(frozen=True)
+class Totals:
+    declarations: int
+    goods_value: Decimal
+
+
+def declaration_totals(scope: Scope) -> Totals:
+    row = _clearances(scope, "declared_at").aggregate(n=Count("id"), value=Sum("goods_value"))
+    return Totals(row["n"] or 0, row["value"] or ZERO)
+
+
+@dataclass(frozen=True)
+class ReasonRow:
+    reason: str
+    orders: int
+    rate: float  # share of the orders filed in the range
+
+
+def orders_filed(scope: Scope) -> int:
+    return _clearances(scope).count()
+
+
+def rejections_by_reason(scope: Scope, *, limit: int = 20) -> tuple[int, list[ReasonRow]]:
+    """(orders filed, rejected orders grouped by the authority's or pre-check's reason)."""
+    filed = orders_filed(scope)
+    rows = (
+        _clearances(scope)
+        .filter(state=OrderClearance.State.REJECTED)
+        .values("reason")
+        .annotate(n=Count("id"))
+        .order_by("-n", "reason")[:limit]
+    )
+    return filed, [ReasonRow(r["reason"], r["n"], r["n"] / filed if filed else 0.0) for r in rows]
+
+
+def holds_by_reason(scope: Scope, *, limit: int = 20) -> tuple[int, list[ReasonRow]]:
+    """(orders filed, orders ever held for review or inspection, grouped by the hold reason).
+
+    An order held twice for the same reason counts once.
+    """
+    filed = orders_filed(scope)
+    rows = (
+        ClearanceEvent.objects.filter(
+            to_state=OrderClearance.State.HELD, clearance__in=_clearances(scope).values("id")
+        )
+        .values("reason")
+        .annotate(n=Count("clearance_id", distinct=True))
+        .order_by("-n", "reason")[:limit]
+    )
+    return filed, [ReasonRow(r["reason"], r["n"], r["n"] / filed if filed else 0.0) for r in rows]
+
+
+@dataclass(frozen=True)
+class HitRow:
+    bucket: datetime
+    rule_code: str
+    hits: int
+
+
+def hits_by_rule(scope: Scope, *, bucket: str = "day") -> list[HitRow]:
+    """Risk-rule hits per rule per period. A counter scope keeps hits on that counter's orders."""
+    qs = RiskHit.objects.filter(created_at__gte=scope.start, created_at__lt=scope.end)
+    if scope.ebc_code:
+        qs = qs.filter(ebc_code=scope.ebc_code)
+    if scope.counter:
+        qs = qs.filter(
+            order_no__in=OrderClearance.objects.filter(destination_code=scope.counter).values(
+                "order_no"
+            )
+        )
+    rows = (
+        qs.order_by()
+        .annotate(b=TRUNC[bucket]("created_at", tzinfo=SHANGHAI))
+        .values("b", "rule_code")
+        .annotate(n=Count("id"))
+        .order_by("b", "rule_code")
+    )
+    return [HitRow(_bucket(r["b"]), r["rule_code"], r["n"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class MerchantRow:
+    ebc_code: str
+    name: str
+    orders: int
+    goods_value: Decimal
+    rejected: int
+    held: int
+
+    @property
+    def rejection_rate(self) -> float:
+        return self.rejected / self.orders if self.orders else 0.0
+
+
+def _merchant_rows(scope: Scope):
+    held = OrderClearance.objects.filter(events__to_state=OrderClearance.State.HELD).values("id")
+    return (
+        _clearances(scope)
+        .values("ebc_code")
+        .annotate(
+            n=Count("id"),
+            value=Sum("goods_value"),
+            rejected=Count("id", filter=Q(state=OrderClearance.State.REJECTED)),
+            held=Count("id", filter=Q(id__in=held)),
+        )
+    )
+
+
+def _named(rows) -> list[MerchantRow]:
+    rows = list(rows)
+    names = dict(
+        Enterprise.objects.filter(
+            role=Enterprise.Role.MERCHANT, code__in=[r["ebc_code"] for r in rows]
+        ).values_list("code", "name")
+    )
+    return [
+        MerchantRow(
+            r["ebc_code"],
+            names.get(r["ebc_code"], r["ebc_code"]),
+            r["n"],
+            r["value"] or ZERO,
+            r["rejected"],
+            r["held"],
+        )
+        for r in rows
+    ]
+
+
+def top_merchants_by_volume(scope: Scope, *, limit: int = 10) -> list[MerchantRow]:
+    return _named(_merchant_rows(scope).order_by("-n", "ebc_code")[:limit])
+
+
+def top_merchants_by_rejection_rate(
+    scope: Scope, *, limit: int = 10, min_orders: int = 1
+) -> list[MerchantRow]:
+    """Highest rejection rate first; merchants with fewer than min_orders orders are left out
+    (one rejected order of one is not a pattern)."""
+    rows = (
+        _merchant_rows(scope)
+        .filter(n__gte=min_orders)
+        .annotate(
+            rate_permille=ExpressionWrapper(
+                F("rejected") * 1000 / F("n"), output_field=IntegerField()
+            )
+        )
+        .order_by("-rate_permille", "-rejected", "ebc_code")[:limit]
+    )
+    return _named(rows)
+
+
+# Release latency (payment filed -> released), seconds; the last bucket is open-ended.
+LATENCY_BOUNDS = (5, 10, 30, 60, 120, 300, 900, 3600)
+
+
+@dataclass(frozen=True)
+class LatencyBucket:
+    upper_seconds: int | None  # None: above the last bound
+    orders: int
+
+
+@dataclass(frozen=True)
+class Latency:
+    orders: int
+    average_seconds: float | None
+    buckets: list[LatencyBucket]
+
+    def percentile_bound(self, share: float) -> int | None:
+        """Upper bound of the bucket holding the given share (p50 -> 0.5): 'p50 <= 30 s'."""
+        if not self.orders:
+            return None
+        running = 0
+        for bucket in self.buckets:
+            running += bucket.orders
+            if running >= share * self.orders:
+                return bucket.upper_seconds
+        return None
+
+
+def duration_histogram(qs: QuerySet, start_field: str, end_field: str) -> Latency:
+    """Histogram and mean of end - start, counted in one grouped query (SQLite and PostgreSQL)."""
+    span = ExpressionWrapper(F(end_field) - F(start_field), output_field=DurationField())
+    whens = [
+        When(span__lte=timedelta(seconds=bound), then=Value(i))
+        for i, bound in enumerate(LATENCY_BOUNDS)
+    ]
+    qs = qs.filter(**{f"{start_field}__isnull": False, f"{end_field}__isnull": False})
+    rows = dict(
+        qs.annotate(
+            b=Case(*whens, default=Value(len(LATENCY_BOUNDS)), output_field=IntegerField())
+        )
+        .values("b")
+        .annotate(n=Count("id"))
+        .values_list("b", "n")
+    )
+    average = qs.aggregate(avg=Avg(span))["avg"]
+    buckets = [LatencyBucket(bound, rows.get(i, 0)) for i, bound in enumerate(LATENCY_BOUNDS)]
+    buckets.append(LatencyBucket(None, rows.get(len(LATENCY_BOUNDS), 0)))
+    return Latency(
+        sum(rows.values()),
+        average.total_seconds() if average is not None else None,
+        buckets,
+    )
+
+
+def release_latency(scope: Scope) -> Latency:
+    """Payment filed -> customs release, for orders released in the range."""
+    return duration_histogram(_clearances(scope, "released_at"), "paid_at", "released_at")
+
+
+@dataclass(frozen=True)
+class EnterpriseHistory:
+    orders: int
+    declared: int
+    goods_value: Decimal
+    rejected: int
+    held: int
+    hits: int
+    hits_by_rule: dict[str, int]
+    rejections: list[ReasonRow]
+    holds: list[ReasonRow]
+
+
+def enterprise_history(scope: Scope) -> EnterpriseHistory:
+    """One merchant's record over the range (scope.ebc_code must be set)."""
+    assert scope.ebc_code
+    qs = _clearances(scope)
+    row = qs.aggregate(
+        n=Count("id"),
+        declared=Count("id", filter=Q(declared_at__isnull=False)),
+        value=Sum("goods_value"),
+        rejected=Count("id", filter=Q(state=OrderClearance.State.REJECTED)),
+    )
+    _filed, holds = holds_by_reason(scope)
+    _filed, rejections = rejections_by_reason(scope)
+    hits = dict(
+        RiskHit.objects.filter(
+            ebc_code=scope.ebc_code, created_at__gte=scope.start, created_at__lt=scope.end
+        )
+        .order_by()
+        .values("rule_code")
+        .annotate(n=Count("id"))
+        .values_list("rule_code", "n")
+    )
+    held = (
+        ClearanceEvent.objects.filter(to_state=OrderClearance.State.HELD, clearance__in=qs)
+        .values("clearance_id")
+        .distinct()
+        .count()
+    )
+    return EnterpriseHistory(
+        orders=row["n"] or 0,
+        declared=row["declared"] or 0,
+        goods_value=row["value"] or ZERO,
+        rejected=row["rejected"] or 0,
+        held=held,
+        hits=sum(hits.values()),
+        hits_by_rule=hits,
+        rejections=rejections,
+        holds=holds,
+    )
+
+
+def merchant_enterprises() -> QuerySet[Enterprise]:
+    return Enterprise.objects.filter(role=Enterprise.Role.MERCHANT)
+
