@@ -267,7 +267,8 @@ def duration_histogram(qs: QuerySet, start_field: str, end_field: str) -> Latenc
     ]
     qs = qs.filter(**{f"{start_field}__isnull": False, f"{end_field}__isnull": False})
     rows = dict(
-        qs.annotate(
+        qs.annotate(span=span)
+        .annotate(
             b=Case(*whens, default=Value(len(LATENCY_BOUNDS)), output_field=IntegerField())
         )
         .values("b")
