@@ -56,6 +56,11 @@ def _clearances(scope: Scope, field: str = "created_at") -> QuerySet[OrderCleara
     return qs.order_by()
 
 
+def _money(value) -> Decimal:
+    """Sums come back as Decimal('112') on SQLite: always two places."""
+    return ZERO if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+
 def _bucket(value) -> datetime:
     return value.astimezone(SHANGHAI) if isinstance(value, datetime) else value
 
@@ -77,7 +82,7 @@ def declarations_by_period(scope: Scope, *, bucket: str = "day") -> list[VolumeR
         .annotate(n=Count("id"), value=Sum("goods_value"))
         .order_by("b")
     )
-    return [VolumeRow(_bucket(r["b"]), r["n"], r["value"] or ZERO) for r in rows]
+    return [VolumeRow(_bucket(r["b"]), r["n"], _money(r["value"])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ class Totals:
 
 def declaration_totals(scope: Scope) -> Totals:
     row = _clearances(scope, "declared_at").aggregate(n=Count("id"), value=Sum("goods_value"))
-    return Totals(row["n"] or 0, row["value"] or ZERO)
+    return Totals(row["n"] or 0, _money(row["value"]))
 
 
 @dataclass(frozen=True)
@@ -200,7 +205,7 @@ def _named(rows) -> list[MerchantRow]:
             r["ebc_code"],
             names.get(r["ebc_code"], r["ebc_code"]),
             r["n"],
-            r["value"] or ZERO,
+            _money(r["value"]),
             r["rejected"],
             r["held"],
         )
@@ -333,7 +338,7 @@ def enterprise_history(scope: Scope) -> EnterpriseHistory:
     return EnterpriseHistory(
         orders=row["n"] or 0,
         declared=row["declared"] or 0,
-        goods_value=row["value"] or ZERO,
+        goods_value=_money(row["value"]),
         rejected=row["rejected"] or 0,
         held=held,
         hits=sum(hits.values()),
