@@ -273,9 +273,7 @@ def duration_histogram(qs: QuerySet, start_field: str, end_field: str) -> Latenc
     qs = qs.filter(**{f"{start_field}__isnull": False, f"{end_field}__isnull": False})
     rows = dict(
         qs.annotate(span=span)
-        .annotate(
-            b=Case(*whens, default=Value(len(LATENCY_BOUNDS)), output_field=IntegerField())
-        )
+        .annotate(b=Case(*whens, default=Value(len(LATENCY_BOUNDS)), output_field=IntegerField()))
         .values("b")
         .annotate(n=Count("id"))
         .values_list("b", "n")
@@ -350,4 +348,3 @@ def enterprise_history(scope: Scope) -> EnterpriseHistory:
 
 def merchant_enterprises() -> QuerySet[Enterprise]:
     return Enterprise.objects.filter(role=Enterprise.Role.MERCHANT)
-

@@ -48,9 +48,7 @@ class FilterForm(forms.Form):
         if start > end:
             raise forms.ValidationError(_("The start date must not be after the end date."))
         if (end - start).days > MAX_DAYS:
-            raise forms.ValidationError(
-                _("Choose at most %(days)s days.") % {"days": MAX_DAYS}
-            )
+            raise forms.ValidationError(_("Choose at most %(days)s days.") % {"days": MAX_DAYS})
         data["start"], data["end"] = start, end
         data["bucket"] = data.get("bucket") or "day"
         return data
@@ -60,7 +58,9 @@ class FilterForm(forms.Form):
         ebc = self.access.ebc_code or data.get("merchant") or None
         return Scope(
             start=dt.datetime.combine(data["start"], dt.time.min, tzinfo=SHANGHAI),
-            end=dt.datetime.combine(data["end"] + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI),
+            end=dt.datetime.combine(
+                data["end"] + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI
+            ),
             ebc_code=ebc,
             counter=data.get("counter") or None,
         )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bonded.selectors import book_vs_stock_by_warehouse
 from customs import selectors_stats as stats
@@ -171,12 +172,12 @@ def _merchant_table(rows) -> list[list]:
 
 
 MERCHANT_COLUMNS = [
-    "merchant code",
-    "name",
-    "orders",
-    "goods value (yuan)",
-    "rejected",
-    "rejection rate",
+    gettext_noop("merchant code"),
+    gettext_noop("name"),
+    gettext_noop("orders"),
+    gettext_noop("goods value (yuan)"),
+    gettext_noop("rejected"),
+    gettext_noop("rejection rate"),
 ]
 
 
@@ -319,7 +320,11 @@ PANELS: dict[str, tuple[PanelFn, bool]] = {
 
 
 def panels_for(access: Access) -> list[str]:
-    return [key for key, (_fn, platform_only) in PANELS.items() if access.is_platform or not platform_only]
+    return [
+        key
+        for key, (_fn, platform_only) in PANELS.items()
+        if access.is_platform or not platform_only
+    ]
 
 
 def build(key: str, scope: Scope, bucket: str, access: Access) -> Panel:

@@ -15,11 +15,11 @@ from django.views.decorators.http import require_POST
 from config.errors import DomainError
 from customs import selectors_stats as stats
 from customs.models import Enterprise
+from customs.selectors_stats import Scope
 from customs.services.grading import (
     enterprise_grade_override,
     inspection_rate,
 )
-from customs.selectors_stats import Scope
 from supervision import charts, panels
 from supervision.access import supervision_view
 from supervision.forms import SHANGHAI, FilterForm

@@ -97,7 +97,8 @@ def test_hits_by_rule_per_day_with_merchant_and_counter_scope(march):
 
 def test_top_merchants_by_volume_and_by_rejection_rate(march):
     by_volume = stats.top_merchants_by_volume(scope())
-    assert [(m.ebc_code, m.name, m.orders, m.goods_value, m.rejected, m.held) for m in by_volume] == [
+    got = [(m.ebc_code, m.name, m.orders, m.goods_value, m.rejected, m.held) for m in by_volume]
+    assert got == [
         (AU, "Aussie Nature Co.", 4, Decimal("180.50"), 1, 1),
         (DE, "Rhein Dairy GmbH", 2, Decimal("305.00"), 1, 1),
     ]  # fmt: skip

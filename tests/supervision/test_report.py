@@ -26,8 +26,10 @@ def two_years():
     # which is still 31 December in UTC), plus one undeclared order that is not a list.
     clearance(created=day(2025, 5, 1), value="100.00")
     clearance(created=day(2025, 12, 31, 10), value="200.00")
-    clearance(created=dt.datetime(2025, 12, 31, 16, 30, tzinfo=dt.UTC) - dt.timedelta(seconds=31),
-              value="100.00")  # fmt: skip  declared at 16:30 UTC = 00:30 on 1 Jan in Shanghai
+    clearance(
+        created=dt.datetime(2025, 12, 31, 16, 30, tzinfo=dt.UTC) - dt.timedelta(seconds=31),
+        value="100.00",
+    )  # fmt: skip  declared at 16:30 UTC = 00:30 on 1 Jan in Shanghai
     clearance(created=day(2026, 3, 1), value="200.00")
     clearance(created=day(2026, 11, 30), value="300.00")
     clearance(created=day(2026, 6, 1), value="999.00", declared=False, state="rejected")

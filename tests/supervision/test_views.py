@@ -61,7 +61,11 @@ def test_platform_staff_see_every_merchant(client, data):
         assert text in body
     assert "<svg" in body and "<script" not in body  # inline, offline charts
     rows = _csv(client, "volume")
-    assert rows[0][1:] and ["2026-03-02", "2", "112.00"] in rows and ["2026-03-03", "2", "224.00"] in rows
+    assert (
+        rows[0][1:]
+        and ["2026-03-02", "2", "112.00"] in rows
+        and ["2026-03-03", "2", "224.00"] in rows
+    )
     assert [r[0] for r in _csv(client, "top_volume")[1:]] == [AU, DE]
 
 
