@@ -133,7 +133,7 @@ def _add_reserved(quantities: dict[int, int]) -> None:
 def active_reservations(reference: str) -> list[Reservation]:
     """The order's active holds, locked, in key order."""
     return list(
-        Reservation.objects.select_for_update()
+        Reservation.objects.select_for_update(of=("self",))
         .filter(reference=reference, state=ACTIVE)
         .select_related("item", "location")
         .order_by("pk")
