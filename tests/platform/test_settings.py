@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -104,7 +105,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE", "DEBUG"))}
     env.update(
         BONDPORT_ENV="production",
-        SECRET_KEY="p-" + "k" * 60,
+        SECRET_KEY=secrets.token_urlsafe(60),
         FIELD_ENCRYPTION_KEY="f" * 44,
         ALLOWED_HOSTS="shop.example.com",
         CELERY_FS_BROKER_DIR=str(tmp_path / "broker"),
