@@ -106,7 +106,7 @@ class SandboxCharge(models.Model):
     holder_name = models.CharField(max_length=50)
     holder_id_number = EncryptedTextField()
     payer_name = models.CharField(max_length=50, blank=True)
-    payer_id_number = EncryptedTextField(blank=True)
+    payer_id_number = EncryptedTextField(blank=True, null=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.OPEN)
     transaction_id = models.CharField(max_length=64, blank=True)
     amount_paid = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
