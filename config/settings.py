@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the pickup-or-delivery choice used by products and checkout.
+    "ENUM_NAME_OVERRIDES": {"DeliveryModeEnum": [("pickup", "pickup"), ("delivery", "delivery")]},
 }
 
 # --- Celery ----------------------------------------------------------------------------------

@@ -57,7 +57,9 @@ def test_checkout_ignores_a_tampered_price_and_places_one_order_per_merchant(wor
 def test_checkout_refuses_a_counter_outside_the_zone(world, client):
     login(client, world.shopper)
     client.post("/cart/", {"listing": world.paste.pk, "quantity": "1"})
-    response = client.post("/checkout/", {"mode": "pickup", "counter_code": "C-OUT", "confirm": "1"})
+    response = client.post(
+        "/checkout/", {"mode": "pickup", "counter_code": "C-OUT", "confirm": "1"}
+    )
     assert response.status_code == 200
     assert Order.objects.count() == 0
 
@@ -93,7 +95,10 @@ def test_order_page_shows_the_five_steps_and_polls_status(world, client):
 
 
 def test_a_missing_panel_module_does_not_break_the_order_page(world, client, settings):
-    settings.ORDER_PAGE_PANELS = ["no.such.module.panel", "tests.marketplace.test_order_pages.panel"]
+    settings.ORDER_PAGE_PANELS = [
+        "no.such.module.panel",
+        "tests.marketplace.test_order_pages.panel",
+    ]
     [order] = place(world, (world.paste, 1))
     login(client, world.shopper)
     page = client.get(f"/orders/{order.number}/")
