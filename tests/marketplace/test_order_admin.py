@@ -43,7 +43,5 @@ def test_orders_cannot_be_edited_directly(client, world):
     [order] = place(world, (world.paste, 1))
     platform = staff_with_perms(UserFactory(), "view_order", "change_order")
     client.force_login(platform)
-    client.post(
-        reverse("admin:marketplace_order_change", args=[order.pk]), {"state": "delivered"}
-    )
+    client.post(reverse("admin:marketplace_order_change", args=[order.pk]), {"state": "delivered"})
     assert Order.objects.get(pk=order.pk).state == "placed"
