@@ -19,6 +19,7 @@ from django.utils.translation import gettext_noop
 from bonded.selectors import book_vs_stock_by_warehouse
 from customs import selectors_stats as stats
 from customs.selectors_stats import Scope
+from marketplace.selectors.order_stats import journey_time
 from marketplace.selectors.quota import quota_usage_distribution
 from supervision import charts
 from supervision.access import Access
@@ -228,25 +229,20 @@ def _seconds_label(bound: int | None) -> str:
     return _("≤ %(s)s s") % {"s": bound}
 
 
-def latency_panel(scope: Scope, bucket: str, access: Access) -> Panel:
-    latency = stats.release_latency(scope)
+def _histogram_panel(key: str, title: str, latency, note: str) -> Panel:
     panel = Panel(
-        "latency",
-        _("Release latency (payment filed to released)"),
-        [_("latency"), _("orders")],
+        key,
+        title,
+        [_("time"), _("orders")],
         [[_seconds_label(b.upper_seconds), b.orders] for b in latency.buckets]
         if latency.orders
         else [],
     )
     if latency.orders:
-        panel.chart = charts.bar(
-            [row[0] for row in panel.rows], {_("orders"): [row[1] for row in panel.rows]}
-        )
+        labels = [row[0] for row in panel.rows]
+        panel.chart = charts.bar(labels, {_("orders"): [row[1] for row in panel.rows]})
         panel.notes.append(
-            _(
-                "%(n)s orders released; average %(avg)s s; half within %(p50)s, nine in ten "
-                "within %(p90)s. The source reports about %(ref)s s for the whole O2O process."
-            )
+            note
             % {
                 "n": latency.orders,
                 "avg": f"{latency.average_seconds:.1f}",
@@ -256,6 +252,33 @@ def latency_panel(scope: Scope, bucket: str, access: Access) -> Panel:
             }
         )
     return panel
+
+
+def latency_panel(scope: Scope, bucket: str, access: Access) -> Panel:
+    return _histogram_panel(
+        "latency",
+        _("Release latency (payment filed to released)"),
+        stats.release_latency(scope),
+        _(
+            "%(n)s orders released; average %(avg)s s; half within %(p50)s, nine in ten "
+            "within %(p90)s. The source reports about %(ref)s s for the whole O2O process."
+        ),
+    )
+
+
+def journey_panel(scope: Scope, bucket: str, access: Access) -> Panel:
+    journey = journey_time(
+        start=scope.start, end=scope.end, merchant_code=scope.ebc_code, counter=scope.counter
+    )
+    return _histogram_panel(
+        "journey",
+        _("O2O journey time (ordering to handover at the counter)"),
+        journey,
+        _(
+            "%(n)s orders handed over; average %(avg)s s; half within %(p50)s, nine in ten "
+            "within %(p90)s, against the source's average of about %(ref)s s."
+        ),
+    )
 
 
 def quota_panel(scope: Scope, bucket: str, access: Access) -> Panel:
@@ -314,6 +337,7 @@ PANELS: dict[str, tuple[PanelFn, bool]] = {
     "top_volume": (top_volume_panel, True),
     "top_rejection": (top_rejection_panel, True),
     "latency": (latency_panel, False),
+    "journey": (journey_panel, False),
     "quota": (quota_panel, True),
     "stock": (stock_panel, False),
 }

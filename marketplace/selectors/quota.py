@@ -71,7 +71,9 @@ def quota_usage_distribution(*, year: int) -> list[tuple[int | None, int]]:
         f"WHERE state IN ({states}) AND paid_at >= %s AND paid_at < %s "
         "GROUP BY shopper_id) per_shopper) banded GROUP BY band"
     )
-    params = [*QUOTA_BANDS, *[str(s) for s in Order.QUOTA_STATES], start, end]
+    # Raw SQL: adapt the bounds as the ORM would (UTC on SQLite, aware on PostgreSQL).
+    bounds = [connection.ops.adapt_datetimefield_value(x) for x in (start, end)]
+    params = [*QUOTA_BANDS, *[str(s) for s in Order.QUOTA_STATES], *bounds]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         counts = dict(cursor.fetchall())
