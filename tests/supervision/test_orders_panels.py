@@ -92,4 +92,5 @@ def test_journey_and_quota_panels_render_and_export(client):
     assert "O2O journey time" in body and "120 s" in body
     rows = client.get("/supervision/", {**params, "panel": "journey", "format": "csv"})
     assert "1" in rows.content.decode("utf-8-sig").splitlines()[5]  # the <= 120 s band
-    assert client.get("/supervision/", {**params, "panel": "quota", "format": "csv"}).status_code == 200
+    quota = client.get("/supervision/", {**params, "panel": "quota", "format": "csv"})
+    assert quota.status_code == 200
