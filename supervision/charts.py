@@ -45,6 +45,9 @@ CONFIG = {
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
 
 
+MAX_BARS = 62
+
+
 def _render(chart) -> SafeString:
     # pygal still inlines its config for the (absent) tooltip script: drop it, no JS at all.
     svg = _SCRIPT.sub("", chart.render(is_unicode=True))
@@ -70,7 +73,12 @@ def bar(
     percent: bool = False,
 ) -> SafeString:
     kind = pygal.StackedBar if stacked else pygal.HorizontalBar if horizontal else pygal.Bar
-    chart = kind(**CONFIG)
+    options = {}
+    if not horizontal and len(labels) > MAX_BARS:
+        # Hundreds of bars cost seconds to draw (and megabytes of SVG); lines say the same.
+        kind = pygal.StackedLine if stacked else pygal.Line
+        options = {"show_dots": False, "fill": stacked}
+    chart = kind(**CONFIG, **options)
     if horizontal:
         chart.x_label_rotation = 0
         chart.height = max(200, 40 + 28 * len(labels))

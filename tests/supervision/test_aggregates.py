@@ -130,3 +130,20 @@ def test_empty_range_gives_empty_rows_not_errors(db):
     assert stats.top_merchants_by_volume(s) == []
     assert stats.release_latency(s).orders == 0
     assert stats.release_latency(s).percentile_bound(0.5) is None
+
+
+def test_stock_against_book_per_warehouse_agrees_with_reconcile(db):
+    from bonded.selectors import book_vs_stock_by_warehouse
+    from bonded.services import reconcile
+    from tests.customs.factories import Zone
+
+    zone = Zone(stock=10)  # three items received: book 10 and stock 10 each
+    from bonded.models import Balance
+
+    Balance.objects.filter(item=zone.milk).update(on_hand=7)  # three units lost
+    rows = book_vs_stock_by_warehouse()
+    assert [(r.warehouse_code, r.book_balance, r.physical, r.items, r.items_differing)
+            for r in rows] == [("CW", 30, 27, 3, 1)]  # fmt: skip
+    lines = reconcile(differences_only=False)
+    assert sum(x.book_balance for x in lines) == 30 and sum(x.physical for x in lines) == 27
+    assert book_vs_stock_by_warehouse(owner_code="nobody") == []
