@@ -364,6 +364,10 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "customs.tasks.receipts_poll",
         "schedule": env.float("CUSTOMS_POLL_SECONDS", default=15.0),
     },
+    "customs-clearance-days": {
+        "task": "customs.tasks.clearance_days_roll_up",
+        "schedule": env.float("CUSTOMS_ROLLUP_SECONDS", default=600.0),
+    },
     "customs-ex-post-rules": {
         "task": "customs.tasks.ex_post_rules_run",
         "schedule": env.float("CUSTOMS_EX_POST_SECONDS", default=3600.0),

@@ -143,3 +143,12 @@ def test_clearance_keeps_value_payment_declaration_and_release_times(zone):
     assert declared is not None
     clearance_transition(clearance=clearance, to="held", reason="test")
     assert clearance.declared_at == declared  # the first declaration time stays
+
+
+def test_the_hourly_ex_post_run_regrades_merchants():
+    from customs.services.ex_post import ex_post_rules_run
+
+    Enterprise.objects.create(role="merchant", code="4101960031", name="x")
+    _clearances("4101960031", 10, rejected=5)
+    ex_post_rules_run(codes=["enterprise_grade"])
+    assert Enterprise.objects.get(code="4101960031").risk_grade == "D"
