@@ -365,3 +365,24 @@ LOGISTICS_COMPANY_CODE = env.str("LOGISTICS_COMPANY_CODE", default="4101980001")
 DECLARING_AGENT_CODE = env.str("DECLARING_AGENT_CODE", default="4101970001")
 # Listings per page in the storefront and the API.
 CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)
+
+# --- Pickup ----------------------------------------------------------------------------------
+# Days a released pickup order may wait at the counter before staff are told to return it.
+PICKUP_DEADLINE_DAYS = env.int("PICKUP_DEADLINE_DAYS", default=7)
+# Wrong code or identity entries (per kiosk, per order) before entry locks, and for how long.
+PICKUP_MAX_WRONG_TRIES = env.int("PICKUP_MAX_WRONG_TRIES", default=5)
+PICKUP_LOCKOUT_MINUTES = env.int("PICKUP_LOCKOUT_MINUTES", default=15)
+# Milliseconds between the kiosk's polls of an order's state while the shopper waits.
+PICKUP_POLL_MS = env.int("PICKUP_POLL_MS", default=1500)
+# Panels the shopper's order page renders (marketplace calls each as f(order, request) -> HTML).
+ORDER_PAGE_PANELS = env.list("ORDER_PAGE_PANELS", default=["pickup.panels.pickup_panel"])
+CELERY_BEAT_SCHEDULE |= {
+    "pickup-mark-overdue": {
+        "task": "pickup.tasks.pickups_mark_overdue",
+        "schedule": env.float("PICKUP_OVERDUE_SWEEP_SECONDS", default=3600.0),
+    },
+    "pickup-issue-codes": {
+        "task": "pickup.tasks.pickup_codes_issue",
+        "schedule": env.float("PICKUP_CODES_SWEEP_SECONDS", default=60.0),
+    },
+}
