@@ -61,9 +61,7 @@ def session_kiosk(request) -> Kiosk | None:
     if not kiosk_id:
         return None
     kiosk = (
-        Kiosk.objects.select_related("counter")
-        .filter(pk=kiosk_id, revoked_at__isnull=True)
-        .first()
+        Kiosk.objects.select_related("counter").filter(pk=kiosk_id, revoked_at__isnull=True).first()
     )
     if kiosk is None:
         request.session.pop(SESSION_KEY, None)

@@ -33,9 +33,7 @@ def locked_until(*, kiosk: Kiosk | None = None, order=None) -> datetime | None:
 
 def tries_left(*, kiosk: Kiosk | None = None, order=None) -> int:
     max_wrong, window = _limits()
-    wrong = Attempt.objects.filter(
-        outcome=Attempt.Outcome.WRONG, at__gte=timezone.now() - window
-    )
+    wrong = Attempt.objects.filter(outcome=Attempt.Outcome.WRONG, at__gte=timezone.now() - window)
     wrong = wrong.filter(kiosk=kiosk) if kiosk is not None else wrong.filter(order=order)
     return max(max_wrong - wrong.count(), 0)
 

@@ -68,11 +68,17 @@ def _check_code(kiosk: Kiosk, code: str) -> tuple[PickupCode | None, DomainError
         return None, CodeWrong(tries_left=tries_left(kiosk=kiosk))
     order = found.order
     if getattr(order, "delivery_mode", "pickup") != "pickup":
-        attempt_record(kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.REFUSED, order=order, reason="mode")
+        attempt_record(
+            kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.REFUSED, order=order, reason="mode"
+        )
         return None, NotAPickupOrder(order_no=order.number)
     if found.counter_code != kiosk.counter.code:
         attempt_record(
-            kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.REFUSED, order=order, reason="wrong_counter"
+            kiosk=kiosk,
+            kind=Kind.CODE,
+            outcome=Outcome.REFUSED,
+            order=order,
+            reason="wrong_counter",
         )
         return None, _counter_refusal(found.counter_code)
     attempt_record(kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.OK, order=order)
@@ -112,9 +118,7 @@ def _check_identity(kiosk: Kiosk, order, *, last6: str, full_id: str) -> DomainE
         order=order,
         reason="full_id" if full_id else "last6",
     )
-    return IdentityMismatch(
-        tries_left=min(tries_left(order=order), tries_left(kiosk=kiosk))
-    )
+    return IdentityMismatch(tries_left=min(tries_left(order=order), tries_left(kiosk=kiosk)))
 
 
 def order_items(order) -> list[dict]:

@@ -60,5 +60,3 @@ def walkin_order(*, kiosk: Kiosk, shopper: Shopper, barcodes: list[str]) -> list
         pickup_code_issue(order=order)
         placed.append(WalkinOrder(order=order, pay_url=payment_start(order=order).pay_url))
     return placed
-
-
