@@ -56,7 +56,7 @@ def test_wrong_code_is_refused_and_logged(api, kiosk):
 
 
 def test_kiosk_locks_for_15_minutes_after_5_wrong_codes(api, kiosk):
-    order, code = pickup_order()
+    _order, code = pickup_order()
     for _ in range(5):
         assert api.post(LOOKUP, {"code": _wrong(code)}).status_code == 400
     response = api.post(LOOKUP, {"code": code})  # even the right code waits out the lock
@@ -116,7 +116,7 @@ def test_order_locks_after_5_wrong_identities_on_any_kiosk(api, kiosk):
     from rest_framework.test import APIClient
 
     shopper = ShopperFactory(resident_id="440524188001010014")
-    order, code = pickup_order(shopper=shopper)
+    _order, code = pickup_order(shopper=shopper)
     for n in range(5):
         response = api.post(IDENTITY, {"code": code, "id_last6": f"99999{n}"})
         assert response.data["code"] == "identity_mismatch"
@@ -145,7 +145,8 @@ def test_admin_lists_never_show_the_code(admin_client, kiosk):
         page = admin_client.get(url).content.decode()
         assert code not in page
     row = PickupCode.objects.get(order=order)
-    assert code not in admin_client.get(f"/admin/pickup/pickupcode/{row.pk}/change/").content.decode()
+    detail = admin_client.get(f"/admin/pickup/pickupcode/{row.pk}/change/")
+    assert code not in detail.content.decode()
 
 
 def test_panel_shows_code_and_qr_once_released(rf, kiosk):
