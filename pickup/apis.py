@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from marketplace.models import Order
 from marketplace.selectors.shoppers import shopper_by_resident_id
 from pickup.auth import IsKiosk, KioskKeyAuthentication, KioskSessionAuthentication
-from pickup.errors import IdentityMismatch
+from pickup.errors import ShopperNotRegistered
 from pickup.qr import qr_svg
 from pickup.selectors import order_journey
 from pickup.services import pickup_code_check, pickup_handover, pickup_identity_check
@@ -227,7 +227,7 @@ class WalkinOrderApi(KioskApi):
         data.is_valid(raise_exception=True)
         shopper = shopper_by_resident_id(data.validated_data["resident_id"])
         if shopper is None:
-            raise IdentityMismatch(tries_left=-1)
+            raise ShopperNotRegistered()
         placed = walkin_order(
             kiosk=self.kiosk, shopper=shopper, barcodes=data.validated_data["barcodes"]
         )

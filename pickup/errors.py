@@ -148,3 +148,13 @@ class BarcodeUnknown(PickupError):
             _("No listing for sale has this barcode here. Scan the shelf label again."),
             extra={"barcode": barcode},
         )
+
+
+class ShopperNotRegistered(PickupError):
+    code = "shopper_not_registered"
+    http_status = 404
+
+    def __init__(self) -> None:
+        super().__init__(
+            _("No shopper is registered with this resident ID. Register the shopper first.")
+        )
