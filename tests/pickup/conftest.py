@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.customs.conftest import sandbox, sandbox_process  # noqa: F401  (the real sandbox)
 from tests.pickup import factories
 
 

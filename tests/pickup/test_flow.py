@@ -8,17 +8,17 @@ from tests.pickup.factories import ORDERS_LANDED
 if not ORDERS_LANDED:  # pragma: no cover - until the orders branch is merged into main
     pytest.skip("needs marketplace orders (order_place, payments)", allow_module_level=True)
 
-from bonded.models import Move  # noqa: E402
-from customs import selectors as customs_selectors  # noqa: E402
-from marketplace import payment_provider  # noqa: E402
-from marketplace.models import Order, Payment, SandboxCharge  # noqa: E402
-from marketplace.tasks import clearance_changed  # noqa: E402
-from pickup.models import Attempt, PickupCode  # noqa: E402
-from pickup.services import kiosk_create  # noqa: E402
-from tests.customs.conftest import sandbox, sandbox_process  # noqa: E402, F401
-from tests.customs.support import drive  # noqa: E402
-from tests.marketplace.factories import OrderWorld  # noqa: E402
-from tests.marketplace.support import notify  # noqa: E402
+from marketplace.tasks import clearance_changed
+
+from bonded.models import Move
+from customs import selectors as customs_selectors
+from marketplace import payment_provider
+from marketplace.models import Order, Payment, SandboxCharge
+from pickup.models import Attempt, PickupCode
+from pickup.services import kiosk_create
+from tests.customs.support import drive
+from tests.marketplace.factories import OrderWorld
+from tests.marketplace.support import notify
 
 pytestmark = pytest.mark.django_db
 ID = "11010519491231002X"
