@@ -24,11 +24,15 @@ pytestmark = pytest.mark.django_db
 ID = "11010519491231002X"
 
 
-@pytest.fixture
-def world(db, settings):
+def world_for(settings) -> OrderWorld:
     settings.DELIVERY_DOCK_CODE = "CW-DOCK"
     settings.PAYMENT_PROVIDER_SECRET = "test-only-payment-provider-secret"
     return OrderWorld()
+
+
+@pytest.fixture
+def world(db, settings):
+    return world_for(settings)
 
 
 def kiosk_client(counter_code: str):
