@@ -37,14 +37,16 @@ def test_kiosk_signs_in_and_refuses_a_wrong_code_in_both_languages(page, screens
 
 
 @pytest.fixture
-def released_order(settings, sandbox):
+def released_order(settings, request):
     """A pickup order at C-ZZ1, paid and released through the customs sandbox."""
     from django.test import Client
+
+    request.getfixturevalue("sandbox")
 
     from tests.pickup.test_flow import ID, file_now, pay, release, walk_in, world_for
 
     world = world_for(settings)
-    kiosk, key = factories.kiosk("C-ZZ1")
+    _kiosk, key = factories.kiosk("C-ZZ1")
     from rest_framework.test import APIClient
 
     desk = APIClient()
