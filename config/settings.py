@@ -5,6 +5,7 @@ set) is the demo: SQLite in var/ and a Celery broker on the filesystem, so `make
 server. Production sets BONDPORT_ENV=production, which refuses to start without real secrets.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -227,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the pickup-or-delivery choice used by products and checkout.
+    "ENUM_NAME_OVERRIDES": {"DeliveryModeEnum": [("pickup", "pickup"), ("delivery", "delivery")]},
 }
 
 # --- Celery ----------------------------------------------------------------------------------
@@ -321,7 +324,9 @@ CUSTOMS_MAX_RETRIES = env.int("CUSTOMS_MAX_RETRIES", default=8)
 CUSTOMS_RETRY_BASE_SECONDS = env.float("CUSTOMS_RETRY_BASE_SECONDS", default=2.0)
 CUSTOMS_RETRY_BACKOFF_MAX = env.int("CUSTOMS_RETRY_BACKOFF_MAX", default=300)
 # Celery task names sent (kwargs order_no, state) when an order's clearance changes.
-CUSTOMS_CLEARANCE_LISTENERS = env.list("CUSTOMS_CLEARANCE_LISTENERS", default=[])
+CUSTOMS_CLEARANCE_LISTENERS = env.list(
+    "CUSTOMS_CLEARANCE_LISTENERS", default=["marketplace.tasks.clearance_changed"]
+)
 # Platform pre-check (ex-ante and three-order comparison) before anything is filed.
 CUSTOMS_PRECHECK = env.bool("CUSTOMS_PRECHECK", default=True)
 # Seconds a worker holds declarations it is sending; after that (e.g. the worker was killed
@@ -365,6 +370,44 @@ LOGISTICS_COMPANY_CODE = env.str("LOGISTICS_COMPANY_CODE", default="4101980001")
 DECLARING_AGENT_CODE = env.str("DECLARING_AGENT_CODE", default="4101970001")
 # Listings per page in the storefront and the API.
 CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)
+# Home delivery leaves from this outbound dock (its warehouse's storage holds the stock), at a
+# flat freight in CNY.
+DELIVERY_DOCK_CODE = env.str("DELIVERY_DOCK_CODE", default="ZZ-DOCK")
+DELIVERY_FREIGHT = Decimal(env.str("DELIVERY_FREIGHT", default="10.00"))
+# Panels other apps add to the order page: dotted paths to `panel(order, request) -> str`.
+ORDER_PAGE_PANELS = env.list("ORDER_PAGE_PANELS", default=["pickup.panels.pickup_panel"])
+# How shoppers get text messages: a class with send(mobile=, text=); the demo prints them.
+SMS_SENDER = env.str("SMS_SENDER", default="marketplace.services.notifications.ConsoleSmsSender")
+CELERY_BEAT_SCHEDULE |= {
+    "marketplace-orders-expire": {
+        "task": "marketplace.tasks.orders_expire",
+        "schedule": env.float("ORDERS_EXPIRE_SECONDS", default=60.0),
+    },
+    "marketplace-clearances-sweep": {
+        "task": "marketplace.tasks.clearances_sweep",
+        "schedule": env.float("ORDERS_CLEARANCE_SWEEP_SECONDS", default=30.0),
+    },
+    "marketplace-refunds-sweep": {
+        "task": "marketplace.tasks.refunds_sweep",
+        "schedule": env.float("REFUNDS_SWEEP_SECONDS", default=300.0),
+    },
+}
+
+# --- Payments --------------------------------------------------------------------------------
+# The provider adapter; the demo's sandbox provider is mounted in the web process at
+# /sandbox/pay/<token>/ and notifies us asynchronously (Celery) over HTTP.
+PAYMENT_PROVIDER = env.str(
+    "PAYMENT_PROVIDER", default="marketplace.payment_provider.SandboxProvider"
+)
+PAYMENT_SANDBOX_URL = env.str("PAYMENT_SANDBOX_URL", default=f"{SITE_URL}/sandbox/pay")
+# Our endpoint the provider posts signed notifications to.
+PAYMENT_NOTIFY_URL = env.str("PAYMENT_NOTIFY_URL", default=f"{SITE_URL}/payments/notify/")
+# Shared HMAC-SHA256 key of the notifications. Generated in the demo.
+PAYMENT_PROVIDER_SECRET = env.str("PAYMENT_PROVIDER_SECRET", default="") or _local_secret(
+    "PAYMENT_PROVIDER_SECRET"
+)
+# Notifications older (or newer) than this many seconds are refused as stale.
+PAYMENT_NOTIFY_MAX_AGE_SECONDS = env.int("PAYMENT_NOTIFY_MAX_AGE_SECONDS", default=300)
 
 # --- Pickup ----------------------------------------------------------------------------------
 # Days a released pickup order may wait at the counter before staff are told to return it.
@@ -374,8 +417,6 @@ PICKUP_MAX_WRONG_TRIES = env.int("PICKUP_MAX_WRONG_TRIES", default=5)
 PICKUP_LOCKOUT_MINUTES = env.int("PICKUP_LOCKOUT_MINUTES", default=15)
 # Milliseconds between the kiosk's polls of an order's state while the shopper waits.
 PICKUP_POLL_MS = env.int("PICKUP_POLL_MS", default=1500)
-# Panels the shopper's order page renders (marketplace calls each as f(order, request) -> HTML).
-ORDER_PAGE_PANELS = env.list("ORDER_PAGE_PANELS", default=["pickup.panels.pickup_panel"])
 CELERY_BEAT_SCHEDULE |= {
     "pickup-mark-overdue": {
         "task": "pickup.tasks.pickups_mark_overdue",

@@ -20,8 +20,17 @@ from django.contrib.auth.models import Group, Permission
 
 from bonded.models import GoodsItem
 from demo.roles import DEMO_PASSWORD, MERCHANT_STAFF, PLATFORM_STAFF
-from marketplace.models import Brand, Category, Listing, Merchant, MerchantStaff, TaxCategory
+from marketplace.models import (
+    Brand,
+    Category,
+    Listing,
+    Merchant,
+    MerchantStaff,
+    Shopper,
+    TaxCategory,
+)
 from marketplace.selectors.shoppers import shopper_by_resident_id
+from marketplace.services.checkout import order_place
 from marketplace.services.shoppers import shopper_register
 
 D = Decimal
@@ -229,6 +238,125 @@ def seed_shoppers() -> int:
     return created
 
 
+def _authority_answers(order_no: str, status: int, kinds: tuple[str, ...]) -> None:
+    """Stand in for the authority (as customs tests do): record and apply a receipt with
+    `status` for each of the order's declarations of these kinds."""
+    import uuid
+
+    from customs.models import Declaration
+    from customs.services import receipt_apply, receipts_record
+
+    for decl in Declaration.objects.filter(order_no=order_no, kind__in=kinds).order_by("pk"):
+        ids = receipts_record(
+            receipts=[{
+                "guid": str(uuid.uuid4()), "declGuid": decl.guid, "orderNo": order_no,
+                "returnStatus": status, "returnInfo": "demo seed",
+                "invtNo": f"4601{order_no[2:]}" if decl.kind == "inventory" else "",
+                "authority": decl.authority,
+            }],
+            source="seed",
+        )  # fmt: skip
+        for receipt_id in ids:
+            receipt_apply(receipt_id=receipt_id)
+
+
+def _pay(order) -> None:
+    from marketplace.models import SandboxCharge
+    from marketplace.payment_provider import sandbox_pay
+    from marketplace.services import payment_start
+    from marketplace.services.payments import Notification, payment_notified
+
+    payment = payment_start(order=order)
+    sandbox_pay(token=payment.token)
+    charge = SandboxCharge.objects.get(token=payment.token)
+    payment_notified(
+        notification=Notification(
+            token=charge.token, order_no=charge.merchant_order_no,
+            transaction_id=charge.transaction_id, amount=charge.amount_paid,
+            payer_name=charge.payer_name, payer_id_number=charge.payer_id_number,
+            paid_at=charge.paid_at,
+        )
+    )  # fmt: skip
+
+
+# (shopper username, listing position, quantity, the state to bring the order to)
+DEMO_ORDERS = [
+    ("shopper1", 0, 1, "placed"),
+    ("shopper1", 1, 2, "paid"),
+    ("shopper1", 2, 1, "held"),
+    ("shopper2", 3, 1, "released"),
+    ("shopper2", 4, 1, "delivered"),
+    ("shopper2", 5, 1, "cancelled"),
+    ("shopper3", 6, 1, "expired"),
+    ("shopper3", 7, 1, "rejected"),
+    ("shopper3", 8, 1, "returned"),
+]
+
+
+def seed_orders() -> int:
+    """A few orders in every state, made through the services (checkout, payment, the
+    clearance listener, handover); the authority's receipts are recorded as customs tests do.
+    Skipped when demo orders exist already."""
+    from bonded import selectors as bonded_selectors
+    from customs import selectors as customs_selectors
+    from marketplace.models import Order
+    from marketplace.selectors.catalog import availability_for, visible_listings
+    from marketplace.services import CartLine, PickupDelivery, order_cancel, order_deliver
+    from marketplace.services.clearance import order_sync_clearance
+    from marketplace.services.orders import order_expire
+    from marketplace.services.returns import order_return_request
+
+    if Order.objects.filter(channel="seed").exists():
+        return 0
+    counter = bonded_selectors.pickup_counters(inside_zone_only=True).first()
+    candidates = [x for x in visible_listings().order_by("pk")[:200] if x.price < 1500]
+    stock = availability_for(candidates)
+    listings = [x for x in candidates if stock.get(x.pk, 0) >= 5]
+    if counter is None or len(listings) < len(DEMO_ORDERS):
+        return 0
+    created = 0
+    for username, position, quantity, target in DEMO_ORDERS:
+        shopper = Shopper.objects.get(user__username=username)
+        [order] = order_place(
+            shopper=shopper, lines=[CartLine(listings[position].pk, quantity)],
+            delivery=PickupDelivery(counter_code=counter.code), channel="seed", actor="seed",
+        )  # fmt: skip
+        created += 1
+        no = order.number
+        if target == "expired":
+            order_expire(order_no=no)
+            continue
+        if target == "cancelled":
+            order_cancel(order=order, actor=username, reason="changed my mind")
+            continue
+        _authority_answers(no, 120, ("order", "waybill"))
+        if target == "placed":
+            continue
+        if target == "rejected":
+            _pay(order)
+            _authority_answers(no, 100, ("payment",))
+            order_sync_clearance(order_no=no)
+            continue
+        _pay(order)
+        if target == "paid":
+            continue
+        _authority_answers(no, 120, ("payment",))  # all three accepted: inventory declared
+        if target == "held":
+            _authority_answers(no, 500, ("inventory",))
+            order_sync_clearance(order_no=no)
+            continue
+        _authority_answers(no, 800, ("inventory",))
+        view = customs_selectors.order_clearance(no)
+        order_sync_clearance(order_no=no)
+        if target == "delivered" and view.goods_released:
+            order_deliver(order_no=no, actor="seed-counter")
+        if target == "returned":
+            order_return_request(order=order, actor=username, reason="unopened")
+            _authority_answers(no, 399, ("return",))
+            order_sync_clearance(order_no=no)
+    return created
+
+
 STEPS = [
     ("merchants", seed_merchants),
     ("tax categories", seed_tax_categories),
@@ -236,4 +364,5 @@ STEPS = [
     ("merchant staff", seed_merchant_staff),
     ("listings", seed_listings),
     ("shoppers", seed_shoppers),
+    ("orders", seed_orders),
 ]

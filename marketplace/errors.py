@@ -171,3 +171,118 @@ class ListingUnavailable(MarketplaceError):
             _("This product is not on sale at the moment. Browse the store for others."),
             **kwargs,
         )
+
+
+class OrderNotFound(MarketplaceError):
+    """Also for someone else's order: the same answer as for one that does not exist."""
+
+    code = "order_not_found"
+    http_status = 404
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            _("No such order in your account. Check the order number in My orders."), **kwargs
+        )
+
+
+class IllegalTransition(MarketplaceError):
+    code = "illegal_transition"
+    http_status = 409
+
+    def __init__(self, *, number: str, state: str, to: str, message=None, **kwargs):
+        super().__init__(
+            message
+            or _("Order %(number)s is %(state)s and cannot become %(to)s now.")
+            % {"number": number, "state": state, "to": to},
+            extra={"state": state, "to": to},
+            **kwargs,
+        )
+
+
+class CartEmpty(MarketplaceError):
+    code = "cart_empty"
+
+    def __init__(self, **kwargs):
+        super().__init__(_("Your cart is empty. Add products before checking out."), **kwargs)
+
+
+class InvalidDelivery(MarketplaceError):
+    code = "invalid_delivery"
+
+    def __init__(self, message=None, *, field: str = "delivery", **kwargs):
+        super().__init__(
+            message
+            or _(
+                "Choose a pickup counter inside the special supervision zone, or give a "
+                "delivery address."
+            ),
+            extra={"field": field},
+            **kwargs,
+        )
+
+
+class OutOfStock(MarketplaceError):
+    code = "insufficient_stock"
+    http_status = 409
+
+    def __init__(self, *, name: str, asked: int, available: int, **kwargs):
+        super().__init__(
+            _(
+                "Only %(available)s of %(name)s left where you chose to collect (you asked "
+                "for %(asked)s). Lower the quantity or choose another counter."
+            )
+            % {"available": available, "name": name, "asked": asked},
+            extra={"asked": asked, "available": available},
+            **kwargs,
+        )
+
+
+class PaymentNotPossible(MarketplaceError):
+    code = "payment_not_possible"
+    http_status = 409
+
+    def __init__(self, *, number: str, state: str, **kwargs):
+        super().__init__(
+            _("Order %(number)s is %(state)s: there is nothing to pay.")
+            % {"number": number, "state": state},
+            extra={"state": state},
+            **kwargs,
+        )
+
+
+class NotificationRejected(MarketplaceError):
+    """A payment notification that is stale, replayed or badly signed (never shown to shoppers)."""
+
+    code = "notification_rejected"
+    http_status = 403
+
+
+class ReturnNotAllowed(MarketplaceError):
+    code = "return_not_allowed"
+    http_status = 409
+
+    def __init__(self, message=None, **kwargs):
+        super().__init__(
+            message
+            or _(
+                "Only orders released within the last 30 days can be returned. Contact "
+                "customer service for anything else."
+            ),
+            **kwargs,
+        )
+
+
+class NotReadyForHandover(MarketplaceError):
+    code = "not_ready_for_handover"
+    http_status = 409
+
+    def __init__(self, *, number: str, state: str, **kwargs):
+        super().__init__(
+            _(
+                "Order %(number)s is %(state)s: goods can be handed over only once it is paid "
+                "and released by customs."
+            )
+            % {"number": number, "state": state},
+            extra={"state": state},
+            **kwargs,
+        )

@@ -90,3 +90,34 @@ class SearchForm(forms.Form):
             "in_stock": data.get("in_stock", False),
             "sort": data.get("sort") or "newest",
         }
+
+
+class CheckoutForm(forms.Form):
+    MODES = [("pickup", _("Counter pickup (ready in minutes)")), ("delivery", _("Home delivery"))]
+
+    mode = forms.ChoiceField(label=_("Delivery"), choices=MODES, widget=forms.RadioSelect)
+    counter_code = forms.ChoiceField(label=_("Pickup counter"), required=False)
+    consignee = forms.CharField(label=_("Consignee"), max_length=50, required=False)
+    phone = forms.CharField(label=_("Consignee mobile"), max_length=20, required=False)
+    address = forms.CharField(label=_("Delivery address"), max_length=300, required=False)
+    district = forms.CharField(label=_("District"), max_length=100, required=False)
+
+    def __init__(self, *args, counters=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["counter_code"].choices = [("", "---")] + [
+            (c.code, f"{c.code} {c.name_zh} / {c.name_en}") for c in counters
+        ]
+        if not self.is_bound:
+            self.initial.setdefault("mode", "pickup")
+            if counters:
+                self.initial.setdefault("counter_code", counters[0].code)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("mode") == "pickup" and not data.get("counter_code"):
+            self.add_error("counter_code", _("Choose a pickup counter."))
+        if data.get("mode") == "delivery":
+            for name in ("consignee", "phone", "address"):
+                if not data.get(name):
+                    self.add_error(name, _("Needed for home delivery."))
+        return data

@@ -1,15 +1,24 @@
+from marketplace.models.carts import CartItem
 from marketplace.models.catalog import Brand, Category, Listing, TaxCategory
 from marketplace.models.merchants import Merchant, MerchantStaff
-from marketplace.models.orders import Order
+from marketplace.models.orders import Order, OrderEvent, OrderLine
+from marketplace.models.payments import NotificationNonce, Payment, Refund, SandboxCharge
 from marketplace.models.shoppers import Shopper
 
 __all__ = [
     "Brand",
+    "CartItem",
     "Category",
     "Listing",
     "Merchant",
     "MerchantStaff",
+    "NotificationNonce",
     "Order",
+    "OrderEvent",
+    "OrderLine",
+    "Payment",
+    "Refund",
+    "SandboxCharge",
     "Shopper",
     "TaxCategory",
 ]

@@ -1,6 +1,7 @@
-"""The order, minimal for now: enough for the annual quota to read what a shopper has used.
+"""Orders: one per merchant, its lines (a snapshot of what was sold), and every transition.
 
-The order's full life (lines, timeline, reservations, declarations) lands with checkout.
+State changes only through marketplace.services.orders; OrderEvent records each one (from, to,
+when, who, why), which gives the five-step timeline.
 """
 
 from decimal import Decimal
@@ -10,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.models.catalog import Listing, _localized
+from marketplace.models.merchants import Merchant
 from marketplace.models.shoppers import Shopper
 
 
@@ -25,6 +28,10 @@ class Order(models.Model):
         REJECTED = "rejected", _("rejected")
         RETURNED = "returned", _("returned")
 
+    class Delivery(models.TextChoices):
+        PICKUP = "pickup", _("counter pickup")
+        DELIVERY = "delivery", _("domestic delivery")
+
     # Paid orders use the shopper's annual allowance until cancelled, rejected or returned.
     QUOTA_STATES = (State.PAID, State.HELD, State.RELEASED, State.DELIVERED)
 
@@ -32,7 +39,29 @@ class Order(models.Model):
     shopper = models.ForeignKey(
         Shopper, verbose_name=_("shopper"), on_delete=models.PROTECT, related_name="orders"
     )
+    merchant = models.ForeignKey(
+        Merchant,
+        verbose_name=_("merchant"),
+        on_delete=models.PROTECT,
+        related_name="orders",
+        null=True,
+        blank=True,
+    )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PLACED)
+    channel = models.CharField(_("channel"), max_length=16, default="web")
+    delivery_mode = models.CharField(
+        _("delivery"), max_length=16, choices=Delivery.choices, default=Delivery.PICKUP
+    )
+    counter_code = models.CharField(_("pickup counter"), max_length=32, blank=True)
+    destination_code = models.CharField(
+        _("goods go to (bonded location)"), max_length=32, blank=True
+    )
+    storage_code = models.CharField(_("reserved at (bonded storage)"), max_length=32, blank=True)
+    consignee = models.CharField(_("consignee"), max_length=50, blank=True)
+    consignee_phone = models.CharField(_("consignee phone"), max_length=20, blank=True)
+    consignee_address = models.CharField(_("consignee address"), max_length=300, blank=True)
+    consignee_district = models.CharField(_("district"), max_length=100, blank=True)
+    logistics_no = models.CharField(_("waybill number"), max_length=40, blank=True)
     goods_value = models.DecimalField(_("goods value"), max_digits=12, decimal_places=2)
     freight = models.DecimalField(
         _("freight"), max_digits=12, decimal_places=2, default=Decimal("0")
@@ -44,7 +73,18 @@ class Order(models.Model):
         _("tax total"), max_digits=12, decimal_places=2, default=Decimal("0")
     )
     created_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, db_index=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    state_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    clearance_state = models.CharField(_("clearance"), max_length=16, blank=True)
+    flagged = models.BooleanField(_("flagged for review"), default=False)
+    flag_reason = models.CharField(_("why flagged"), max_length=300, blank=True)
+    return_no = models.CharField(_("return number"), max_length=40, blank=True)
+    return_requested_at = models.DateTimeField(_("return requested at"), null=True, blank=True)
+    language = models.CharField(_("shopper's language"), max_length=10, default="zh-hans")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -56,6 +96,7 @@ class Order(models.Model):
                 name="order_amounts_not_negative",
             ),
         ]
+        indexes = [models.Index(fields=["state", "created_at"])]
 
     def __str__(self) -> str:
         return self.number
@@ -64,3 +105,68 @@ class Order(models.Model):
     def customs_value(self) -> Decimal:
         """Dutiable value (goods + freight + insurance): what counts toward the quotas."""
         return self.goods_value + self.freight + self.insurance
+
+    @property
+    def total(self) -> Decimal:
+        """What the shopper pays (acturalPaid): goods + freight + tax (no discounts)."""
+        return self.goods_value + self.freight + self.insurance + self.tax_total
+
+    @property
+    def placed_at(self):
+        return self.created_at
+
+
+class OrderLine(models.Model):
+    """What was sold, copied from the listing and item at placing time."""
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines"
+    )
+    gnum = models.PositiveIntegerField(_("line number"))
+    listing = models.ForeignKey(
+        Listing, verbose_name=_("listing"), on_delete=models.PROTECT, related_name="+"
+    )
+    item_no = models.CharField(_("customs item number"), max_length=40)
+    barcode = models.CharField(_("barcode"), max_length=40, blank=True)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=200)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    hs_code = models.CharField(_("HS code"), max_length=10)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
+    total_price = models.DecimalField(_("line total"), max_digits=12, decimal_places=2)
+    tax = models.DecimalField(_("tax"), max_digits=12, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["order", "gnum"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "gnum"], name="orderline_unique_gnum"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.gnum} {self.item_no} x{self.quantity}"
+
+    @property
+    def name(self) -> str:
+        return _localized(self.name_zh, self.name_en)
+
+
+class OrderEvent(models.Model):
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="events"
+    )
+    from_state = models.CharField(_("from"), max_length=16, blank=True)
+    to_state = models.CharField(_("to"), max_length=16)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.CharField(_("actor"), max_length=150)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+
+    def __str__(self) -> str:
+        return f"{self.from_state or '-'} -> {self.to_state}"

@@ -128,3 +128,17 @@ def shopper_register(
         if Shopper.objects.filter(mobile=mobile).exists():
             raise MobileAlreadyRegistered() from None
         raise UsernameTaken() from None
+
+
+def shopper_identity_matches(*, shopper, last6: str = "", full_id: str = "") -> bool:
+    """The kiosk's and the payment's identity check. Compares without ever logging the ID:
+    `full_id` through its keyed hash, `last6` against the last six characters."""
+    import hmac
+
+    if full_id:
+        candidate = keyed_hash((full_id or "").strip().replace(" ", "").upper())
+        return hmac.compare_digest(candidate, shopper.resident_id_hash)
+    if last6:
+        value = last6.strip().upper()
+        return len(value) == 6 and hmac.compare_digest(value, (shopper.resident_id or "")[-6:])
+    return False

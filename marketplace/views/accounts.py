@@ -13,6 +13,7 @@ from marketplace.errors import MarketplaceError
 from marketplace.forms import LoginForm, RegisterForm
 from marketplace.selectors.quota import annual_quota
 from marketplace.selectors.shoppers import shopper_for_user
+from marketplace.services.cart import cart_merge_session
 from marketplace.services.shoppers import shopper_register
 
 
@@ -36,6 +37,7 @@ def register(request):
             form.add_error(field if field in form.fields else None, exc.message)
         else:
             login(request, shopper.user, backend="marketplace.auth.PhoneOrUsernameBackend")
+            cart_merge_session(shopper=shopper, session=request.session)
             messages.success(
                 request,
                 _("Welcome, %(name)s. Your account is ready.") % {"name": shopper.real_name},
@@ -48,6 +50,14 @@ class LoginView(auth_views.LoginView):
     template_name = "marketplace/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        # Keep what the shopper put in the cart before signing in (the session survives login).
+        response = super().form_valid(form)
+        shopper = shopper_for_user(self.request.user)
+        if shopper is not None:
+            cart_merge_session(shopper=shopper, session=self.request.session)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):

@@ -166,3 +166,60 @@ class OrderFactory(factory.django.DjangoModelFactory):
     shopper = factory.SubFactory(ShopperFactory)
     state = Order.State.PAID
     goods_value = Decimal("1000.00")
+
+
+class OrderWorld:
+    """A bonded zone (storage, a counter inside the zone, one outside, a dock), the customs
+    registry and positive list, two approved merchants with listings in stock, two shoppers."""
+
+    def __init__(self, stock: int = 50) -> None:
+        from bonded.services import StockLine, stock_receive
+        from tests.customs.factories import MERCHANT, EnterpriseFactory, EntryFactory, registry
+
+        registry()
+        EnterpriseFactory(role="merchant", code="4101960002")
+        EntryFactory(hs_code="3304990099", description="serum")
+        self.warehouse = WarehouseFactory(code="CW", ems_no="T4601W000099", area_code="4601")
+        self.storage = LocationFactory(code="CW-A", warehouse=self.warehouse)
+        self.counter = LocationFactory(
+            code="C-ZZ1", kind="counter", warehouse=self.warehouse, inside_supervision_zone=True,
+            address_zh="郑州保税中心体验店 1 号柜台",
+        )  # fmt: skip
+        self.outside = LocationFactory(
+            code="C-OUT", kind="counter", warehouse=self.warehouse, inside_supervision_zone=False
+        )
+        self.dock = LocationFactory(code="CW-DOCK", kind="dock", warehouse=self.warehouse)
+        self.merchant = MerchantFactory(code=MERCHANT, name="Aussie Nature Co.")
+        self.merchant2 = MerchantFactory(code="4101960002", name="Rhein Dairy GmbH")
+        self.cosmetics = TaxCategoryFactory(
+            code="cosmetics", vat_rate=Decimal("0.13"), consumption_rate=Decimal("0.15"),
+            duty_rate=Decimal("0.05"),
+        )  # fmt: skip
+        self.paste = ListingFactory(
+            merchant=self.merchant, price=Decimal("50.00"),
+            item__hs_code="3306101000", item__item_no="PASTE01",
+        )  # fmt: skip
+        self.shoes = ListingFactory(
+            merchant=self.merchant, price=Decimal("1000.00"),
+            item__hs_code="6403990000", item__item_no="SHOE01",
+        )  # fmt: skip
+        self.milk = ListingFactory(
+            merchant=self.merchant2, price=Decimal("300.00"),
+            item__hs_code="0402210000", item__item_no="MILK01",
+        )  # fmt: skip
+        self.serum = ListingFactory(
+            merchant=self.merchant, price=Decimal("1000.00"), tax_category=self.cosmetics,
+            item__hs_code="3304990099", item__item_no="SERUM01",
+        )  # fmt: skip
+        stock_receive(
+            reference="ENTRY-CW-1",
+            location_code=self.storage.code,
+            entry_declaration_no="E460100000001",
+            lines=[
+                StockLine(x.item.item_no, stock)
+                for x in (self.paste, self.shoes, self.milk, self.serum)
+            ],
+            actor="test",
+        )
+        self.shopper = ShopperFactory(resident_id=VALID_IDS[1], real_name="张三")
+        self.other = ShopperFactory(resident_id=VALID_IDS[2], real_name="李四")

@@ -37,3 +37,22 @@ def test_seed_creates_merchants_staff_links_and_shoppers():
     shopper = authenticate(username="13800000003", password="bondport-demo")
     assert shopper.username == "shopper3"
     assert shopper.shopper.masked_id.endswith("0071")
+
+
+def test_seed_makes_orders_in_every_state_through_the_services_once():
+    from marketplace.models import Order
+
+    call_command("seed_demo")
+    states = set(Order.objects.filter(channel="seed").values_list("state", flat=True))
+    assert states == {"placed", "paid", "held", "released", "delivered", "cancelled", "expired",
+                      "rejected", "returned"}  # fmt: skip
+    count = Order.objects.count()
+    call_command("seed_demo")
+    assert Order.objects.count() == count
+    delivered = Order.objects.get(channel="seed", state="delivered")
+    assert [e.to_state for e in delivered.events.all()] == [
+        "placed",
+        "paid",
+        "released",
+        "delivered",
+    ]

@@ -1,0 +1,134 @@
+"""The payment provider as the marketplace sees it: create a charge (get a pay page URL) and
+refund. `settings.PAYMENT_PROVIDER` names the adapter; the demo's is the sandbox below, which
+keeps its own records and answers like a third party (signed asynchronous notifications over
+HTTP, sent by a Celery task)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from decimal import Decimal
+from typing import Protocol
+
+import requests
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger(__name__)
+
+
+class PaymentProvider(Protocol):
+    def create_charge(
+        self, *, token: str, order_no: str, amount: Decimal, subject: str, holder_name: str,
+        holder_id_number: str, notify_url: str, return_url: str,
+    ) -> str: ...  # fmt: skip
+
+    def refund(self, *, token: str, amount: Decimal) -> None: ...
+
+
+def provider() -> PaymentProvider:
+    return import_string(settings.PAYMENT_PROVIDER)()
+
+
+class SandboxProvider:
+    """The sandbox provider, mounted in the web process under /sandbox/pay/."""
+
+    def create_charge(
+        self, *, token, order_no, amount, subject, holder_name, holder_id_number, notify_url,
+        return_url,
+    ) -> str:  # fmt: skip
+        from marketplace.models import SandboxCharge
+
+        SandboxCharge.objects.create(
+            token=token, merchant_order_no=order_no, amount=amount, subject=subject[:200],
+            holder_name=holder_name, holder_id_number=holder_id_number, notify_url=notify_url,
+            return_url=return_url,
+        )  # fmt: skip
+        return f"{settings.PAYMENT_SANDBOX_URL.rstrip('/')}/{token}/"
+
+    def refund(self, *, token: str, amount: Decimal) -> None:
+        from marketplace.models import SandboxCharge
+
+        with transaction.atomic():
+            charge = SandboxCharge.objects.select_for_update().get(token=token)
+            if charge.state == SandboxCharge.State.REFUNDED:
+                return
+            charge.state = SandboxCharge.State.REFUNDED
+            charge.refunded_amount = amount
+            charge.save(update_fields=["state", "refunded_amount"])
+        logger.info("sandbox refund of %s for charge %s", amount, token[:8])
+
+
+def sandbox_pay(*, token: str, payer_name: str = "", payer_id_number: str = "") -> object:
+    """The payer confirms on the sandbox page: the charge is paid, the notification queued.
+    An empty payer means the account holder (the usual case)."""
+    from marketplace.models import SandboxCharge
+
+    with transaction.atomic():
+        charge = SandboxCharge.objects.select_for_update().get(token=token)
+        if charge.state != SandboxCharge.State.OPEN:
+            return charge
+        charge.state = SandboxCharge.State.PAID
+        charge.transaction_id = f"SBX{timezone.now():%Y%m%d%H%M%S}{secrets.randbelow(10**6):06d}"
+        charge.amount_paid = charge.amount
+        charge.paid_at = timezone.now()
+        charge.payer_name = payer_name.strip() or charge.holder_name
+        charge.payer_id_number = payer_id_number.strip().upper() or charge.holder_id_number
+        charge.save()
+        from marketplace.tasks import enqueue
+
+        enqueue("marketplace.tasks.sandbox_notify", token=token)
+    return charge
+
+
+def notification_body(charge) -> bytes:
+    return json.dumps(
+        {
+            "token": charge.token,
+            "order_no": charge.merchant_order_no,
+            "transaction_id": charge.transaction_id,
+            "amount": str(charge.amount_paid),
+            "payer_name": charge.payer_name,
+            "payer_id_number": charge.payer_id_number,
+            "paid_at": charge.paid_at.isoformat(),
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def signed_notification(charge) -> tuple[bytes, dict]:
+    from marketplace.services.payments import sign
+
+    body = notification_body(charge)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+    signature = sign(
+        secret=settings.PAYMENT_PROVIDER_SECRET, timestamp=timestamp, nonce=nonce, body=body
+    )
+    headers = {
+        "Content-Type": "application/json",
+        "X-Pay-Timestamp": timestamp,
+        "X-Pay-Nonce": nonce,
+        "X-Pay-Signature": signature,
+    }
+    return body, headers
+
+
+def sandbox_notify(*, token: str) -> bool:
+    """POST the signed notification (a fresh nonce each attempt); True once we answered OK."""
+    from marketplace.models import SandboxCharge
+
+    charge = SandboxCharge.objects.get(token=token)
+    if charge.notified_at is not None or charge.state == SandboxCharge.State.OPEN:
+        return True
+    body, headers = signed_notification(charge)
+    SandboxCharge.objects.filter(pk=charge.pk).update(notify_attempts=charge.notify_attempts + 1)
+    response = requests.post(charge.notify_url, data=body, headers=headers, timeout=(2, 10))
+    if response.status_code == 200:
+        SandboxCharge.objects.filter(pk=charge.pk).update(notified_at=timezone.now())
+        return True
+    logger.warning("sandbox notify of %s answered %s", token[:8], response.status_code)
+    return False

@@ -1,0 +1,72 @@
+"""Reads of orders: by number, a shopper's own (IDOR-safe), the five-step timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.models import Order, OrderEvent, Payment
+
+
+@dataclass(frozen=True)
+class TimelineStep:
+    key: str  # registration | ordering | filing | payment | delivery
+    label: str
+    at: datetime | None
+
+    @property
+    def done(self) -> bool:
+        return self.at is not None
+
+
+STEPS = [
+    ("registration", _("Registration")),
+    ("ordering", _("Ordering")),
+    ("filing", _("Filing")),
+    ("payment", _("Payment")),
+    ("delivery", _("Delivery")),
+]
+
+
+def orders_with_details() -> QuerySet[Order]:
+    return Order.objects.select_related("shopper__user", "merchant").prefetch_related(
+        "lines", Prefetch("events", queryset=OrderEvent.objects.order_by("at", "id"))
+    )
+
+
+def order_by_no(order_no: str) -> Order | None:
+    return orders_with_details().filter(number=str(order_no)[:32]).first()
+
+
+def order_for_shopper(*, shopper, order_no: str) -> Order | None:
+    """Someone else's order is None, exactly like one that does not exist."""
+    if shopper is None:
+        return None
+    return orders_with_details().filter(shopper=shopper, number=str(order_no)[:32]).first()
+
+
+def orders_for_shopper(*, shopper) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(shopper=shopper).select_related("merchant").prefetch_related("lines")
+    )
+
+
+def order_timeline(order) -> list[TimelineStep]:
+    from marketplace.services.clearance import order_refresh
+
+    order_refresh(order)
+    times = {
+        "registration": order.shopper.created_at,
+        "ordering": order.created_at,
+        "filing": order.filed_at,
+        "payment": order.paid_at,
+        "delivery": order.delivered_at,
+    }
+    return [TimelineStep(key, str(label), times[key]) for key, label in STEPS]
+
+
+def order_payment(order) -> Payment | None:
+    return order.payments.order_by("-created_at", "-id").first()

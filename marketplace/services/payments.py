@@ -1,0 +1,246 @@
+"""Payment through the provider: start (a charge and its pay page), the signed asynchronous
+notification, marking paid (one transaction with the stock and the payment declaration), and
+refunds. The provider is reached through `marketplace.payment_provider` (the sandbox in the
+demo); its notifications are HMAC-SHA256 over timestamp, nonce and body."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from bonded import services as bonded_services
+from bonded.errors import ReservationExpired, ReservationNotFound
+from config.errors import DomainError
+from customs import services as customs_services
+from customs.filings import PaymentFiling
+from marketplace import payment_provider
+from marketplace.errors import NotificationRejected, PaymentNotPossible
+from marketplace.models import NotificationNonce, Order, Payment, Refund
+from marketplace.services.orders import S, order_locked, order_transition
+from marketplace.services.quota import shopper_quota_check
+from marketplace.services.shoppers import shopper_identity_matches
+from marketplace.services.tax import to_fen
+
+logger = logging.getLogger(__name__)
+
+
+def sign(*, secret: str, timestamp: str, nonce: str, body: bytes) -> str:
+    message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def payment_start(*, order) -> Payment:
+    """A charge at the provider for what the order costs now; reused while still pending."""
+    order = Order.objects.select_related("shopper").get(pk=order.pk)
+    if order.state != S.PLACED:
+        raise PaymentNotPossible(number=order.number, state=order.get_state_display())
+    pending = order.payments.filter(state=Payment.State.PENDING, amount=order.total).first()
+    if pending is not None:
+        return pending
+    token = secrets.token_urlsafe(24)
+    # The provider call happens outside any lock on the order.
+    pay_url = payment_provider.provider().create_charge(
+        token=token,
+        order_no=order.number,
+        amount=order.total,
+        subject=_("Bondport order %(number)s") % {"number": order.number},
+        holder_name=order.shopper.real_name,
+        holder_id_number=order.shopper.resident_id,
+        notify_url=settings.PAYMENT_NOTIFY_URL,
+        return_url=f"{settings.SITE_URL}/orders/{order.number}/",
+    )
+    return Payment.objects.create(order=order, token=token, amount=order.total, pay_url=pay_url)
+
+
+@dataclass(frozen=True)
+class Notification:
+    token: str
+    order_no: str
+    transaction_id: str
+    amount: Decimal
+    payer_name: str
+    payer_id_number: str
+    paid_at: object
+
+
+def notification_verify(*, body: bytes, timestamp: str, nonce: str, signature: str) -> Notification:
+    """Refuse stale, replayed or badly signed notifications (logged, never the body)."""
+    expected = sign(
+        secret=settings.PAYMENT_PROVIDER_SECRET, timestamp=timestamp, nonce=nonce, body=body
+    )
+    if not signature or not hmac.compare_digest(expected, signature):
+        logger.warning("payment notification refused: bad signature (nonce %s)", nonce[:64])
+        raise NotificationRejected(_("Bad signature."), code="bad_signature")
+    try:
+        age = abs(time.time() - int(timestamp))
+    except (TypeError, ValueError):
+        age = float("inf")
+    if age > settings.PAYMENT_NOTIFY_MAX_AGE_SECONDS:
+        logger.warning("payment notification refused: stale timestamp (nonce %s)", nonce[:64])
+        raise NotificationRejected(_("Stale notification."), code="stale_notification")
+    if not 16 <= len(nonce) <= 64:
+        raise NotificationRejected(_("Bad nonce."), code="bad_nonce")
+    try:
+        with transaction.atomic():
+            NotificationNonce.objects.create(nonce=nonce)
+    except IntegrityError:
+        logger.warning("payment notification refused: replayed nonce %s", nonce[:64])
+        raise NotificationRejected(_("Replayed notification."), code="replayed") from None
+    try:
+        data = json.loads(body)
+        return Notification(
+            token=str(data["token"]),
+            order_no=str(data["order_no"]),
+            transaction_id=str(data["transaction_id"]),
+            amount=Decimal(str(data["amount"])),
+            payer_name=str(data.get("payer_name", "")),
+            payer_id_number=str(data.get("payer_id_number", "")),
+            paid_at=parse_datetime(str(data.get("paid_at", ""))) or timezone.now(),
+        )
+    except (ValueError, KeyError, TypeError, InvalidOperation):
+        logger.warning("payment notification refused: malformed body (nonce %s)", nonce[:64])
+        raise NotificationRejected(_("Malformed notification."), code="malformed") from None
+
+
+def payment_notified(*, notification: Notification) -> Payment:
+    """Apply a verified notification. Idempotent: a repeat of an applied payment changes nothing.
+
+    An amount or payer mismatch leaves the order unpaid and flags it (and the payment) for
+    staff; the money is refunded. Money arriving for an order that expired or was cancelled
+    meanwhile is refunded too.
+    """
+    n = notification
+    with transaction.atomic():
+        payment = (
+            Payment.objects.select_for_update()
+            .select_related("order")
+            .filter(token=n.token)
+            .first()
+        )
+        if payment is None or payment.order.number != n.order_no:
+            logger.warning("payment notification for unknown charge (order %s)", n.order_no[:32])
+            raise NotificationRejected(_("Unknown charge."), code="unknown_charge")
+        if payment.state != Payment.State.PENDING:
+            return payment
+        order = order_locked(payment.order.number)
+        shopper = order.shopper
+        payment.transaction_id = n.transaction_id[:64]
+        payment.amount_paid = to_fen(n.amount)
+        payment.paid_at = n.paid_at
+        problem = ""
+        if to_fen(n.amount) != order.total:
+            problem = f"amount paid {to_fen(n.amount)} differs from order total {order.total}"
+        elif n.payer_name != shopper.real_name or not shopper_identity_matches(
+            shopper=shopper, full_id=n.payer_id_number
+        ):
+            problem = "the payer is not the buyer (name or resident ID differ)"
+        if problem or order.state != S.PLACED:
+            payment.state = Payment.State.FLAGGED
+            payment.problem = (problem or f"order was {order.state} when the money came")[:300]
+            payment.save()
+            if problem:
+                order.flagged = True
+                order.flag_reason = problem[:300]
+                order.save(update_fields=["flagged", "flag_reason"])
+            logger.warning("payment for %s flagged: %s", order.number, payment.problem)
+            _refund(payment=payment, reason=payment.problem)
+            return payment
+        try:
+            _mark_paid(order=order, payment=payment, n=n)
+        except DomainError as exc:
+            # e.g. the annual quota filled up since checkout: keep the order unpaid, refund.
+            payment.state = Payment.State.FLAGGED
+            payment.problem = exc.message[:300]
+            payment.save()
+            order.flagged = True
+            order.flag_reason = exc.message[:300]
+            order.save(update_fields=["flagged", "flag_reason"])
+            _refund(payment=payment, reason=exc.message)
+    return payment
+
+
+def _mark_paid(*, order: Order, payment: Payment, n: Notification) -> None:
+    """Order paid + stock confirmed + payment declaration, all or nothing (a savepoint)."""
+    with transaction.atomic():
+        # The quota again at payment: other orders may have been paid since checkout.
+        shopper_quota_check(
+            shopper=order.shopper,
+            order_value=order.customs_value,
+            units=sum(line.quantity for line in order.lines.all()),
+        )
+        try:
+            bonded_services.reservation_confirm(reference=order.number)
+        except (ReservationExpired, ReservationNotFound):
+            raise PaymentNotPossible(number=order.number, state=order.get_state_display()) from None
+        order_transition(order=order, to=S.PAID, actor="payment", at=n.paid_at,
+                         note=f"transaction {payment.transaction_id}")  # fmt: skip
+        payment.state = Payment.State.SUCCEEDED
+        payment.save()
+        customs_services.declaration_create_payment(
+            payment=PaymentFiling(
+                order_no=order.number,
+                ebp_code=settings.PLATFORM_EBP_CODE,
+                pay_code=settings.PAYMENT_COMPANY_CODE,
+                pay_transaction_id=payment.transaction_id,
+                payer_name=n.payer_name,
+                payer_id_number=n.payer_id_number,
+                payer_telephone=order.shopper.mobile,
+                amount_paid=to_fen(n.amount),
+                paid_at=n.paid_at,
+            )
+        )
+
+
+def _refund(*, payment: Payment, reason: str) -> Refund | None:
+    amount = payment.amount_paid if payment.amount_paid is not None else payment.amount
+    refund, created = Refund.objects.get_or_create(
+        payment=payment, defaults={"amount": amount, "reason": reason[:300]}
+    )
+    if created:
+        from marketplace.tasks import enqueue
+
+        enqueue("marketplace.tasks.refund_execute", refund_id=refund.pk)
+    return refund
+
+
+def payment_refund(*, order, reason: str) -> Refund | None:
+    """Refund what the order was paid; the provider is called after commit (refund_execute)."""
+    payment = (
+        Payment.objects.select_for_update()
+        .filter(order_id=order.pk, state=Payment.State.SUCCEEDED)
+        .first()
+    )
+    if payment is None:
+        return None
+    payment.state = Payment.State.REFUNDED
+    payment.save(update_fields=["state"])
+    return _refund(payment=payment, reason=reason)
+
+
+def refund_execute(*, refund_id: int) -> Refund:
+    """Ask the provider to pay the money back (no lock held during the call); idempotent."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.state == Refund.State.DONE:
+        return refund
+    try:
+        payment_provider.provider().refund(token=refund.payment.token, amount=refund.amount)
+    except Exception as exc:  # provider down: kept requested for the sweep to retry
+        Refund.objects.filter(pk=refund.pk).update(error=str(exc)[:300])
+        raise
+    Refund.objects.filter(pk=refund.pk).update(
+        state=Refund.State.DONE, done_at=timezone.now(), error=""
+    )
+    refund.refresh_from_db()
+    return refund

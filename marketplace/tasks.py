@@ -1,0 +1,106 @@
+"""Celery entry points of the marketplace: take order numbers or ids, call one service."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import current_app, shared_task
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+SWEEP_MARK = "marketplace:clearance-sweep-mark"
+
+
+def enqueue(name: str, **kwargs) -> None:
+    """Send after commit; with the broker down the durable state waits for the sweeps."""
+
+    def send() -> None:
+        try:
+            current_app.send_task(name, kwargs=kwargs, retry=False)
+        except Exception:
+            logger.warning("broker unavailable: %s waits for its sweep", name)
+
+    transaction.on_commit(send)
+
+
+@shared_task(name="marketplace.tasks.clearance_changed", acks_late=True)
+def clearance_changed(order_no: str, state: str = "") -> str:
+    """Listener named in CUSTOMS_CLEARANCE_LISTENERS: re-read the clearance and apply it."""
+    from marketplace.services.clearance import order_sync_clearance
+
+    order = order_sync_clearance(order_no=order_no)
+    return order.state if order else "unknown"
+
+
+@shared_task(name="marketplace.tasks.clearances_sweep")
+def clearances_sweep() -> int:
+    """Catch what a lost announcement missed: clearances changed since the last sweep."""
+    from marketplace.services.clearance import orders_sync_since
+
+    since = cache.get(SWEEP_MARK) or timezone.now() - timedelta(hours=1)
+    count, mark = orders_sync_since(since=since - timedelta(seconds=5))
+    cache.set(SWEEP_MARK, mark, None)
+    return count
+
+
+@shared_task(name="marketplace.tasks.orders_expire")
+def orders_expire() -> int:
+    from marketplace.services.orders import orders_expire as expire
+
+    return expire()
+
+
+@shared_task(
+    name="marketplace.tasks.refund_execute",
+    bind=True,
+    max_retries=8,
+    autoretry_for=(Exception,),
+    retry_backoff=2,
+    retry_backoff_max=300,
+    retry_jitter=True,
+)
+def refund_execute(self, refund_id: int) -> str:
+    from marketplace.services.payments import refund_execute as execute
+
+    return execute(refund_id=refund_id).state
+
+
+@shared_task(name="marketplace.tasks.refunds_sweep")
+def refunds_sweep() -> int:
+    from marketplace.models import Refund
+    from marketplace.services.payments import refund_execute as execute
+
+    done = 0
+    for refund_id in Refund.objects.filter(state=Refund.State.REQUESTED).values_list(
+        "pk", flat=True
+    )[:200]:
+        try:
+            execute(refund_id=refund_id)
+            done += 1
+        except Exception:
+            logger.warning("refund %s still failing", refund_id)
+    return done
+
+
+@shared_task(
+    name="marketplace.tasks.sandbox_notify",
+    bind=True,
+    max_retries=10,
+    retry_backoff=1,
+    retry_backoff_max=120,
+    retry_jitter=True,
+)
+def sandbox_notify(self, token: str) -> bool:
+    """The sandbox provider's side: POST the signed notification until we answer 200."""
+    from marketplace.payment_provider import sandbox_notify as notify
+
+    try:
+        ok = notify(token=token)
+    except Exception as exc:  # network error: retry with backoff
+        raise self.retry(exc=exc) from exc
+    if not ok:
+        raise self.retry()
+    return ok
