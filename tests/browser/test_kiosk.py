@@ -13,7 +13,12 @@ def sign_in(page, key: str) -> None:
     page.goto(page.base_url + "/kiosk/")
     page.fill("#id_key", key)
     page.keyboard.press("Enter")
-    page.wait_for_selector("#kiosk")
+    ready(page)
+
+
+def ready(page) -> None:
+    """The kiosk script has run and focused the code input (where a scanner types)."""
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
 
 
 def test_kiosk_signs_in_and_refuses_a_wrong_code_in_both_languages(page, screenshot):
@@ -27,7 +32,8 @@ def test_kiosk_signs_in_and_refuses_a_wrong_code_in_both_languages(page, screens
     assert "提货码无效" in page.inner_text("#message")
     screenshot(page, "kiosk-wrong-code-zh")
     page.get_by_role("button", name="English").click()
-    page.wait_for_selector("#kiosk")
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    ready(page)
     assert page.locator("html").get_attribute("lang") == "en"
     page.keyboard.type("000001")
     page.keyboard.press("Enter")
@@ -65,7 +71,8 @@ def test_kiosk_collect_flow_with_scanner_input(page, screenshot, released_order,
     sign_in(page, key)
     if language == "en":
         page.get_by_role("button", name="English").click()
-        page.wait_for_selector("#kiosk")
+        page.wait_for_function("document.documentElement.lang === 'en'")
+        ready(page)
     assert page.locator("html").get_attribute("lang") == language
     page.keyboard.type(code)
     page.keyboard.press("Enter")
