@@ -8,12 +8,11 @@ from tests.pickup.factories import ORDERS_LANDED
 if not ORDERS_LANDED:  # pragma: no cover - until the orders branch is merged into main
     pytest.skip("needs marketplace orders (order_place, payments)", allow_module_level=True)
 
-from marketplace.tasks import clearance_changed
-
 from bonded.models import Move
 from customs import selectors as customs_selectors
 from marketplace import payment_provider
 from marketplace.models import Order, Payment, SandboxCharge
+from marketplace.tasks import clearance_changed
 from pickup.models import Attempt, PickupCode
 from pickup.services import kiosk_create
 from tests.customs.support import drive
