@@ -179,16 +179,17 @@ def rejections_by_reason(scope: Scope, *, limit: int = 20) -> tuple[int, list[Re
 
 
 def holds_by_reason(scope: Scope, *, limit: int = 20) -> tuple[int, list[ReasonRow]]:
-    """(orders filed, orders ever held for review or inspection, grouped by the hold reason).
+    """(orders filed, orders held for review or inspection in the range, by hold reason).
 
-    An order held twice for the same reason counts once. Joins from the (few) hold events to
-    their clearances rather than scanning every clearance of the range.
+    An order held twice for the same reason counts once. Reads the hold events of the range
+    through their (to_state, created_at) index instead of scanning every clearance; holds come
+    minutes after filing, so over days this is the share of the orders filed.
     """
     filed = orders_filed(scope)
     events = ClearanceEvent.objects.filter(
         to_state=OrderClearance.State.HELD,
-        clearance__created_at__gte=scope.start,
-        clearance__created_at__lt=scope.end,
+        created_at__gte=scope.start,
+        created_at__lt=scope.end,
     )
     if scope.ebc_code:
         events = events.filter(clearance__ebc_code=scope.ebc_code)

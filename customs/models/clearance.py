@@ -62,6 +62,8 @@ class ClearanceEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # Supervision: holds (and other transitions) of a date range.
+        indexes = [models.Index(fields=["to_state", "created_at"], name="clearanceevent_to_at")]
 
     def __str__(self) -> str:
         return f"{self.clearance_id}: {self.from_state} -> {self.to_state}"
