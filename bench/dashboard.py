@@ -10,7 +10,7 @@
 3. ANALYZE, then builds each panel exactly as the dashboard does (supervision.panels.build)
    for the whole year per day, for one merchant (merchant staff scope) and for one month per
    hour; one warm-up run, then the median of 5, with and without drawing the SVG chart.
-   Before timing, builds the daily clearance rollup as the beat task does (timed too).
+   Before timing, builds the daily clearance and journey rollups as the beat tasks do (timed).
    Writes bench/results/dashboard.json.
 
 Run: `make bench-dashboard` or `.venv/bin/python bench/dashboard.py [--orders N] [--keep]`
@@ -257,8 +257,14 @@ def seed(orders: int) -> dict[str, float]:
     t = time.perf_counter()
     timings["rollup_rows"] = clearance_days_catch_up()
     timings["rollup_backfill_s"] = time.perf_counter() - t
+    from marketplace.services.journey_rollup import journey_days_catch_up
+
+    t = time.perf_counter()
+    timings["journey_rollup_rows"] = journey_days_catch_up()
+    timings["journey_rollup_backfill_s"] = time.perf_counter() - t
     with connection.cursor() as c:
         c.execute("ANALYZE customs_clearanceday")
+        c.execute("ANALYZE marketplace_journeyday")
     return timings
 
 

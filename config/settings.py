@@ -404,6 +404,11 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "marketplace.tasks.refunds_sweep",
         "schedule": env.float("REFUNDS_SWEEP_SECONDS", default=300.0),
     },
+    # Supervision dashboard: the O2O journey rolled up per day (like customs-clearance-days).
+    "marketplace-journey-days": {
+        "task": "marketplace.tasks.journey_days_roll_up",
+        "schedule": env.float("CUSTOMS_ROLLUP_SECONDS", default=600.0),
+    },
 }
 
 # --- Payments --------------------------------------------------------------------------------

@@ -104,3 +104,11 @@ def sandbox_notify(self, token: str) -> bool:
     if not ok:
         raise self.retry()
     return ok
+
+
+@shared_task(name="marketplace.tasks.journey_days_roll_up")
+def journey_days_roll_up() -> int:
+    """Keep the supervision dashboard's daily journey rollup current (rebuilds whole days)."""
+    from marketplace.services.journey_rollup import journey_days_catch_up
+
+    return journey_days_catch_up()

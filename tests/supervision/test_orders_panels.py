@@ -94,3 +94,27 @@ def test_journey_and_quota_panels_render_and_export(client):
     assert "1" in rows.content.decode("utf-8-sig").splitlines()[5]  # the <= 120 s band
     quota = client.get("/supervision/", {**params, "panel": "quota", "format": "csv"})
     assert quota.status_code == 200
+
+
+@pytest.mark.parametrize("through", [dt.date(2026, 3, 4), dt.date(2026, 3, 31)])
+def test_journey_rollup_gives_the_same_histogram_as_the_live_query(through):
+    from marketplace.models import JourneyDay, JourneyRollupMark
+    from marketplace.services.journey_rollup import journey_days_catch_up, journey_days_refresh
+
+    au, de = merchants()
+    for seconds, day in ((50, 2), (100, 5), (110, 5), (4000, 9)):
+        _delivered(au, seconds, placed=at(day))
+    _delivered(de, 20, placed=at(5), counter="C-ZZ2")
+    start, end = at(1, 0), at(1, 0, month=4)
+    cases = [{}, {"merchant_code": AU}, {"counter": "C-ZZ2"}]
+
+    def norm(x):
+        return x.orders, round(x.average_seconds or 0, 3), x.buckets
+
+    live = [norm(journey_time(start=start, end=end, **kw)) for kw in cases]
+    assert journey_days_refresh(start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31)) == 4
+    JourneyRollupMark.objects.create(pk=1, through=through)
+    assert [norm(journey_time(start=start, end=end, **kw)) for kw in cases] == live
+    assert sum(d.delivered for d in JourneyDay.objects.all()) == 5
+    JourneyRollupMark.objects.all().delete()
+    assert journey_days_catch_up() == 4
