@@ -409,6 +409,8 @@ CELERY_BEAT_SCHEDULE |= {
         "task": "marketplace.tasks.journey_days_roll_up",
         "schedule": env.float("CUSTOMS_ROLLUP_SECONDS", default=600.0),
     },
+    # This year's quota bands, recomputed before the cached ones (10 minutes) expire.
+    "marketplace-quota-bands": {"task": "marketplace.tasks.quota_bands_warm", "schedule": 540.0},
 }
 
 # --- Payments --------------------------------------------------------------------------------

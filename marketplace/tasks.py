@@ -112,3 +112,12 @@ def journey_days_roll_up() -> int:
     from marketplace.services.journey_rollup import journey_days_catch_up
 
     return journey_days_catch_up()
+
+
+@shared_task(name="marketplace.tasks.quota_bands_warm")
+def quota_bands_warm() -> int:
+    """Recompute this year's quota bands for the dashboard before the cached ones expire."""
+    from marketplace.selectors.quota import quota_usage_distribution, quota_year_bounds
+
+    year = quota_year_bounds()[0].year
+    return sum(n for _bound, n in quota_usage_distribution(year=year, fresh=True))

@@ -302,6 +302,7 @@ def quota_panel(scope: Scope, bucket: str, access: Access) -> Panel:
         panel.notes.append(
             _("Per-person annual limit 26,000 yuan; merchant and counter filters do not apply.")
         )
+        panel.notes.append(_("Recomputed every 10 minutes."))
     return panel
 
 

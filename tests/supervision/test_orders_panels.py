@@ -7,7 +7,7 @@ import pytest
 
 from marketplace.models import Order
 from marketplace.selectors.order_stats import journey_time
-from marketplace.selectors.quota import quota_usage_distribution
+from marketplace.selectors.quota import quota_usage_bands, quota_usage_distribution
 from tests.marketplace.factories import OrderFactory, ShopperFactory
 from tests.supervision.factories import AU, DE, at, merchants, platform_user
 
@@ -76,9 +76,15 @@ def test_quota_usage_bands_count_paid_orders_of_the_shanghai_year():
     paid(shoppers[2], "9000.00", at(8), state=Order.State.CANCELLED)  # does not count
     paid(shoppers[3], "4000.00", dt.datetime(2025, 12, 31, 16, 30, tzinfo=dt.UTC))  # 2026 in SH
     paid(shoppers[3], "999.00", dt.datetime(2025, 12, 31, 15, 59, tzinfo=dt.UTC))  # 2025 in SH
-    bands = dict(quota_usage_distribution(year=2026))
+    bands = dict(quota_usage_bands(year=2026))
     assert bands == {1000: 1, 5000: 1, 10000: 1, 20000: 0, 26000: 1, None: 0}
-    assert dict(quota_usage_distribution(year=2025)) == {
+    # The dashboard's read is cached per year; fresh=True (beat's warm-up) recomputes.
+    assert dict(quota_usage_distribution(year=2026)) == bands
+    paid(shoppers[0], "300.00", at(9))  # 1100: moves to the <= 5000 band
+    assert dict(quota_usage_distribution(year=2026)) == bands  # cached
+    assert dict(quota_usage_distribution(year=2026, fresh=True))[5000] == 2
+    assert dict(quota_usage_distribution(year=2026))[5000] == 2
+    assert dict(quota_usage_bands(year=2025)) == {
         1000: 1, 5000: 0, 10000: 0, 20000: 0, 26000: 0, None: 0
     }  # fmt: skip
 
