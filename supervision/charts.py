@@ -57,7 +57,7 @@ def _render(chart) -> SafeString:
 
 def _labels(labels: list[str], chart) -> None:
     chart.x_labels = labels
-    if len(labels) > 31:
+    if len(labels) > 16:
         chart.show_minor_x_labels = False
         step = max(1, len(labels) // 15)
         chart.x_labels_major = labels[::step]

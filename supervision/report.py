@@ -147,8 +147,8 @@ def draw(report: YearReport, path: Path) -> Path:
     ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", fontsize=8)
     ax.set_title(
         f"Bondport {report.year}: {report.declarations:,} declarations "
-        f"({_pct(report.declarations_growth)}), goods value {report.goods_value:,.2f} yuan "
-        f"({_pct(report.goods_value_growth)}); imports only, exports 0",
+        f"(year on year {_pct(report.declarations_growth)}), goods value "
+        f"{report.goods_value:,.2f} yuan ({_pct(report.goods_value_growth)}); imports only",
         fontsize=10,
     )
     fig.tight_layout()
