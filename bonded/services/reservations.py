@@ -130,9 +130,10 @@ def _add_reserved(quantities: dict[int, int]) -> None:
         )
 
 
-def _active(reference: str) -> list[Reservation]:
+def active_reservations(reference: str) -> list[Reservation]:
+    """The order's active holds, locked, in key order."""
     return list(
-        Reservation.objects.select_for_update()
+        Reservation.objects.select_for_update(of=("self",))
         .filter(reference=reference, state=ACTIVE)
         .select_related("item", "location")
         .order_by("pk")
@@ -149,7 +150,7 @@ def close_reservations(reservations: Sequence[Reservation], *, state: str, reaso
 @transaction.atomic
 def reservation_confirm(*, reference: str) -> int:
     """The order is paid: its stock is held until release and handover, no longer expiring."""
-    reservations = _active(reference)
+    reservations = active_reservations(reference)
     if not reservations:
         if Reservation.objects.filter(reference=reference).exists():
             raise ReservationExpired(reference=reference)
@@ -162,7 +163,7 @@ def reservation_release(
     *, reference: str, reason: str, actor: str = "system", state: str = Reservation.State.RELEASED
 ) -> int:
     """Give the order's held stock back (cancel, rejection, expiry). Releasing twice frees once."""
-    reservations = _active(reference)
+    reservations = active_reservations(reference)
     if not reservations:
         return 0
     balances = lock_balances((r.item_id, r.location_id) for r in reservations)
@@ -187,7 +188,7 @@ def reservations_expire(*, now: datetime | None = None, limit: int = 500) -> int
     for reference in references:
         with transaction.atomic():
             # Re-check under the lock: payment may have confirmed it since the query above.
-            active = _active(reference)
+            active = active_reservations(reference)
             if active and all(r.expires_at and r.expires_at <= now for r in active):
                 expired += reservation_release(
                     reference=reference, reason="expired unpaid", state=Reservation.State.EXPIRED
@@ -214,7 +215,7 @@ def reservation_release_from_bond(
         kind="release", reference=inventory_list_no, payload=payload, actor=actor
     ):
         return
-    reservations = _active(reference)
+    reservations = active_reservations(reference)
     if not reservations:
         raise ReservationNotFound(reference=reference)
     under_bond = [r for r in reservations if r.location.kind in Location.BONDED_KINDS]

@@ -23,7 +23,7 @@ from bonded.services._ledger import (
     virtual,
 )
 from bonded.services.account_book import book_enter
-from bonded.services.reservations import close_reservations
+from bonded.services.reservations import active_reservations, close_reservations
 
 K = Location.Kind
 
@@ -48,32 +48,17 @@ def stock_receive(
     payload = {"to": location_code, "entry": entry_declaration_no, "lines": lines_payload(lines)}
     if not begin_operation(kind="receive", reference=reference, payload=payload, actor=actor):
         return list(Move.objects.filter(reference=reference, kind=Move.Kind.RECEIPT))
-    supplier = virtual(K.SUPPLIER)
-    balances = lock_balances((items[line.item_no].pk, target.pk) for line in lines)
-    moves = []
-    for line in lines:
-        item = items[line.item_no]
-        moves.append(
-            post_move(
-                balances=balances,
-                item=item,
-                quantity=line.quantity,
-                source=supplier,
-                target=target,
-                kind=Move.Kind.RECEIPT,
-                reference=reference,
-                actor=actor,
-                note=entry_declaration_no,
-            )
-        )
-        book_enter(
-            warehouse=target.warehouse,
-            item=item,
-            quantity=line.quantity,
-            document_no=entry_declaration_no,
-            kind=AccountBookEntry.Kind.ENTRY,
-        )
-    return moves
+    return _enter_bond(
+        lines=lines,
+        items=items,
+        source=virtual(K.SUPPLIER),
+        target=target,
+        kind=Move.Kind.RECEIPT,
+        book_kind=AccountBookEntry.Kind.ENTRY,
+        reference=reference,
+        document_no=entry_declaration_no,
+        actor=actor,
+    )
 
 
 @transaction.atomic
@@ -120,12 +105,7 @@ def stock_issue(*, reference: str, actor: str) -> list[Move]:
     """
     if not begin_operation(kind="issue", reference=reference, payload={}, actor=actor):
         return list(Move.objects.filter(reference=reference, kind=Move.Kind.ISSUE))
-    reservations = list(
-        Reservation.objects.select_for_update()
-        .filter(reference=reference, state=Reservation.State.ACTIVE)
-        .select_related("item", "location")
-        .order_by("pk")
-    )
+    reservations = active_reservations(reference)
     if not reservations:
         raise ReservationNotFound(reference=reference)
     for r in reservations:
@@ -162,7 +142,33 @@ def stock_return_into_bond(
     payload = {"return_no": return_no, "to": location_code, "lines": lines_payload(lines)}
     if not begin_operation(kind="return", reference=return_no, payload=payload, actor=actor):
         return list(Move.objects.filter(reference=reference, kind=Move.Kind.RETURN))
-    shopper = virtual(K.SHOPPER)
+    return _enter_bond(
+        lines=lines,
+        items=items,
+        source=virtual(K.SHOPPER),
+        target=target,
+        kind=Move.Kind.RETURN,
+        book_kind=AccountBookEntry.Kind.RETURN,
+        reference=reference,
+        document_no=return_no,
+        actor=actor,
+    )
+
+
+def _enter_bond(
+    *,
+    lines: Sequence[StockLine],
+    items: dict,
+    source: Location,
+    target: Location,
+    kind: str,
+    book_kind: str,
+    reference: str,
+    document_no: str,
+    actor: str,
+) -> list[Move]:
+    """Goods cross into bond: a move into storage and the same quantity into the account book,
+    under the customs document that allows it (entry declaration or return request)."""
     balances = lock_balances((items[line.item_no].pk, target.pk) for line in lines)
     moves = []
     for line in lines:
@@ -172,19 +178,19 @@ def stock_return_into_bond(
                 balances=balances,
                 item=item,
                 quantity=line.quantity,
-                source=shopper,
+                source=source,
                 target=target,
-                kind=Move.Kind.RETURN,
+                kind=kind,
                 reference=reference,
                 actor=actor,
-                note=return_no,
+                note=document_no,
             )
         )
         book_enter(
             warehouse=target.warehouse,
             item=item,
             quantity=line.quantity,
-            document_no=return_no,
-            kind=AccountBookEntry.Kind.RETURN,
+            document_no=document_no,
+            kind=book_kind,
         )
     return moves

@@ -56,7 +56,9 @@ def stocktake_count(*, reference: str, item_no: str, counted: int) -> StocktakeL
 def stocktake_post(*, reference: str, reason: str, actor: str) -> list[Move]:
     """Turn every counted difference into an adjustment move (to or from the loss location)."""
     stocktake = (
-        Stocktake.objects.select_for_update().select_related("location").get(reference=reference)
+        Stocktake.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .get(reference=reference)
     )
     if stocktake.state != Stocktake.State.OPEN:
         raise StocktakeClosed(reference=reference)

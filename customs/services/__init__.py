@@ -9,6 +9,7 @@ from customs.services.declarations import (
     declaration_create_payment,
     declarations_create_for_order,
     inventory_declare,
+    order_precheck,
 )
 from customs.services.filing import declarations_file
 from customs.services.receipts import (
@@ -29,6 +30,7 @@ __all__ = [
     "declarations_file",
     "inspection_decide",
     "inventory_declare",
+    "order_precheck",
     "receipt_apply",
     "receipts_apply_pending",
     "receipts_poll",

@@ -107,6 +107,71 @@ def summary_of(order_no: str):
     return order_clearance(order_no)
 
 
+def _parties(order: OrderFiling) -> dict[str, str]:
+    return {
+        "platform": order.ebp_code,
+        "merchant": order.ebc_code,
+        "payment": order.pay_code,
+        "logistics": order.logistics_code,
+        "agent": settings.CUSTOMS_AGENT_CODE,
+    }
+
+
+def _order_checks(
+    order: OrderFiling, waybill: WaybillFiling, payload: dict, id_hash: str
+) -> tuple[bool, bool]:
+    """Ex-ante and in-process checks of an order and its waybill: (CIQ required, flagged for
+    inspection), or a DomainError naming the first refusal."""
+    if not supervision.precheck_enabled():
+        entries = supervision.current_entries({line.hs_code for line in order.lines})
+        return any(entry.quarantine for entry in entries.values()), False
+    supervision.parties_check(parties=_parties(order))
+    result = supervision.goods_check(
+        order_no=order.order_no,
+        ebc_code=order.ebc_code,
+        lines=payload["lines"],
+        buyer_hash=id_hash,
+    )
+    problems = supervision.order_problems(payload)
+    if problems:
+        raise errors.TaxMismatch("; ".join(problems), extra={"problems": problems})
+    problems = supervision.order_waybill_problems(payload, waybill.as_payload())
+    if problems and supervision.rule("three_order").enabled:
+        raise errors.ThreeOrderMismatch("; ".join(problems), extra={"problems": problems})
+    return result.ciq_required, result.flagged_for_inspection
+
+
+# Which rule a refusal belongs to, for the hit that records it.
+REFUSAL_RULES = {
+    errors.PartyNotRegistered: "party_registered",
+    errors.PartySuspended: "party_registered",
+    errors.NotOnPositiveList: "positive_list",
+    errors.ProhibitedGoods: "prohibited",
+    errors.YearlyCapExceeded: "yearly_cap",
+    errors.TaxMismatch: "tax_recompute",
+    errors.ThreeOrderMismatch: "three_order",
+}
+
+
+def order_precheck(*, order: OrderFiling, waybill: WaybillFiling) -> None:
+    """Run the filing checks before the caller opens its order transaction, and keep a risk hit
+    for every refusal: a refusal inside the caller's transaction would roll its hit back with
+    the order. Call it outside any transaction; declarations_create_for_order checks again."""
+    payload = order.as_payload()
+    try:
+        with transaction.atomic():
+            _order_checks(order, waybill, payload, keyed_hash(order.buyer_id_number))
+    except tuple(REFUSAL_RULES) as refusal:
+        supervision.hit_record(
+            rule_code=REFUSAL_RULES[type(refusal)],
+            subject=f"order:{order.order_no}",
+            reason=refusal.message,
+            order_no=order.order_no,
+            ebc_code=order.ebc_code,
+        )
+        raise
+
+
 def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling):
     """File the order (CEB311) and waybill (CEB511); pre-checked; durable with the caller's
     transaction. Calling again with the same data is a no-op; different data is refused."""
@@ -128,34 +193,9 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
                     extra={"order_no": order.order_no},
                 )
             return summary_of(order.order_no)
-        parties = {
-            "platform": order.ebp_code,
-            "merchant": order.ebc_code,
-            "payment": order.pay_code,
-            "logistics": order.logistics_code,
-            "agent": settings.CUSTOMS_AGENT_CODE,
-        }
-        ciq_required = flagged = False
-        if supervision.precheck_enabled():
-            supervision.parties_check(parties=parties)
-            result = supervision.goods_check(
-                order_no=order.order_no,
-                ebc_code=order.ebc_code,
-                lines=payload["lines"],
-                buyer_hash=id_hash,
-            )
-            ciq_required, flagged = result.ciq_required, result.flagged_for_inspection
-            problems = supervision.order_problems(payload)
-            if problems:
-                raise errors.TaxMismatch("; ".join(problems), extra={"problems": problems})
-            problems = supervision.order_waybill_problems(payload, waybill.as_payload())
-            if problems and supervision.rule("three_order").enabled:
-                raise errors.ThreeOrderMismatch("; ".join(problems), extra={"problems": problems})
-        else:
-            entries = supervision.current_entries({line.hs_code for line in order.lines})
-            ciq_required = any(entry.quarantine for entry in entries.values())
+        ciq_required, flagged = _order_checks(order, waybill, payload, id_hash)
         payload["book"] = _book_for(order)
-        payload["names"] = _names(parties)
+        payload["names"] = _names(_parties(order))
         clearance = OrderClearance.objects.create(
             order_no=order.order_no,
             ebc_code=order.ebc_code,

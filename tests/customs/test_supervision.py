@@ -41,6 +41,25 @@ def test_unregistered_or_suspended_party_is_refused(zone):
     assert not Declaration.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_precheck_keeps_a_hit_for_each_refusal_even_when_the_order_is_rolled_back(zone):
+    from django.db import transaction
+
+    order = order_filing(zone, reserve=False, ebc_code="4101969999")
+    with pytest.raises(errors.PartyNotRegistered):
+        services.order_precheck(order=order, waybill=waybill_filing(order))
+    PositiveListEntry.objects.filter(hs_code="6403990000").delete()
+    shoes = order_filing(zone, reserve=False, lines=[line(zone.shoes)])
+    with pytest.raises(errors.NotOnPositiveList), transaction.atomic():
+        services.order_precheck(order=shoes, waybill=waybill_filing(shoes))
+    hits = dict(RiskHit.objects.values_list("order_no", "rule_code"))
+    assert hits == {order.order_no: "party_registered"}  # inside a rolled-back transaction: gone
+    clean = order_filing(zone, reserve=False)
+    services.order_precheck(order=clean, waybill=waybill_filing(clean))  # passes, records nothing
+    assert RiskHit.objects.count() == 1
+    assert not Declaration.objects.exists()
+
+
 def test_goods_off_the_positive_list_or_prohibited_are_refused(zone):
     PositiveListEntry.objects.filter(hs_code="6403990000").delete()
     with pytest.raises(errors.NotOnPositiveList):

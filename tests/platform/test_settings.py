@@ -2,6 +2,7 @@
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -98,3 +99,23 @@ def test_unknown_environment_name_is_refused(tmp_path):
 def test_secret_comes_from_env_when_given(tmp_path, name):
     loaded = settings_from(tmp_path, **{name: "given-" + "x" * 50})
     assert loaded["secret"] == "given-" + "x" * 50
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE", "DEBUG"))}
+    env.update(
+        BONDPORT_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        FIELD_ENCRYPTION_KEY="f" * 44,
+        ALLOWED_HOSTS="shop.example.com",
+        CELERY_FS_BROKER_DIR=str(tmp_path / "broker"),
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
