@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("bonded.api_urls")),
     path("customs/", include("customs.api_urls")),
     path("", include("marketplace.api_urls")),
+    path("kiosk/", include("pickup.api_urls")),
 ]

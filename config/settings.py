@@ -408,3 +408,22 @@ PAYMENT_PROVIDER_SECRET = env.str("PAYMENT_PROVIDER_SECRET", default="") or _loc
 )
 # Notifications older (or newer) than this many seconds are refused as stale.
 PAYMENT_NOTIFY_MAX_AGE_SECONDS = env.int("PAYMENT_NOTIFY_MAX_AGE_SECONDS", default=300)
+
+# --- Pickup ----------------------------------------------------------------------------------
+# Days a released pickup order may wait at the counter before staff are told to return it.
+PICKUP_DEADLINE_DAYS = env.int("PICKUP_DEADLINE_DAYS", default=7)
+# Wrong code or identity entries (per kiosk, per order) before entry locks, and for how long.
+PICKUP_MAX_WRONG_TRIES = env.int("PICKUP_MAX_WRONG_TRIES", default=5)
+PICKUP_LOCKOUT_MINUTES = env.int("PICKUP_LOCKOUT_MINUTES", default=15)
+# Milliseconds between the kiosk's polls of an order's state while the shopper waits.
+PICKUP_POLL_MS = env.int("PICKUP_POLL_MS", default=1500)
+CELERY_BEAT_SCHEDULE |= {
+    "pickup-mark-overdue": {
+        "task": "pickup.tasks.pickups_mark_overdue",
+        "schedule": env.float("PICKUP_OVERDUE_SWEEP_SECONDS", default=3600.0),
+    },
+    "pickup-issue-codes": {
+        "task": "pickup.tasks.pickup_codes_issue",
+        "schedule": env.float("PICKUP_CODES_SWEEP_SECONDS", default=60.0),
+    },
+}

@@ -171,6 +171,28 @@ def seed_customs_registry() -> int:
     return created
 
 
+# Fixed, public demo keys so `make run` users can open the kiosk (printed by demo_info).
+# Real kiosks get random keys from the admin or `manage.py kiosk_create`.
+DEMO_KIOSKS = [("C-ZZ1", "kiosk-demo-c-zz1"), ("C-ZZ2", "kiosk-demo-c-zz2")]
+
+
+def seed_kiosks() -> int:
+    """One kiosk per counter inside the zone, keyed with its demo key (idempotent)."""
+    from pickup.models import Kiosk
+    from pickup.services import kiosk_create
+    from pickup.services.kiosks import key_hash
+
+    created = 0
+    for counter_code, key in DEMO_KIOSKS:
+        if Kiosk.objects.filter(key_hash=key_hash(key)).exists():
+            continue
+        kiosk_create(
+            name=f"Demo kiosk {counter_code}", counter_code=counter_code, actor="seed_demo", key=key
+        )
+        created += 1
+    return created
+
+
 STEPS = [
     ("staff", seed_staff),
     ("bonded zone", seed_zone),
@@ -179,4 +201,5 @@ STEPS = [
     ("customs registry", seed_customs_registry),
     # Marketplace steps run after bonded's (items must exist to be listed).
     *marketplace_seed.STEPS,
+    ("kiosks", seed_kiosks),
 ]

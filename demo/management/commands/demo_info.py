@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from demo.roles import DEMO_SHOPPERS, DEMO_USERS
+from demo.seed import DEMO_KIOSKS
 
 
 class Command(BaseCommand):
@@ -23,5 +24,7 @@ class Command(BaseCommand):
         lines += [f"  {u.username:<12} {u.password:<14} {u.description}" for u in DEMO_USERS]
         lines += ["", "Demo shoppers (storefront, password bondport-demo):"]
         lines += [f"  {name:<12} {mobile}  ID {masked}" for name, mobile, masked in DEMO_SHOPPERS]
+        lines += ["", f"Demo kiosk keys (sign in at {site}/kiosk/):"]
+        lines += [f"  {counter:<12} {key}" for counter, key in DEMO_KIOSKS]
         lines += ["", "Ctrl-C stops every process.", ""]
         self.stdout.write("\n".join(lines))

@@ -1,0 +1,27 @@
+"""The pickup panel on the shopper's order page, reached through settings.ORDER_PAGE_PANELS."""
+
+from django.template.loader import render_to_string
+
+from pickup.qr import qr_svg
+from pickup.services.codes import code_for, pickup_code_issue
+
+READY_STATE = "released"
+WAITING_STATES = {"placed", "paid", "held"}
+
+
+def pickup_panel(order, request) -> str:
+    """Safe HTML: the code and its QR while released and uncollected; a note before; else ''.
+
+    Only the order's own shopper reaches the order page, so the digits may be shown here.
+    """
+    if getattr(order, "delivery_mode", "") != "pickup":
+        return ""
+    context = {"order": order, "state": order.state}
+    if order.state == READY_STATE:
+        pickup_code = pickup_code_issue(order=order)
+        if pickup_code.used_at is None:
+            code = code_for(pickup_code)
+            context |= {"code": code, "qr": qr_svg(code, box_size=8)}
+    elif order.state not in WAITING_STATES and order.state != "delivered":
+        return ""
+    return render_to_string("pickup/_panel.html", context, request=request)

@@ -1,0 +1,104 @@
+"""Pickup codes: six digits derived from the order number and a random salt.
+
+The digits are HMAC(key, order number + salt) mod 10^6, so the order page can show them again
+while the table keeps only the salt and a keyed hash of (order number, digits): a copy of the
+database without FIELD_ENCRYPTION_KEY cannot recover or test a code offline.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from pickup.errors import NotAPickupOrder
+from pickup.models import PickupCode
+
+CODE_DIGITS = 6
+
+
+def _key(purpose: bytes) -> bytes:
+    return hmac.new(
+        settings.FIELD_ENCRYPTION_KEY.encode(), b"bondport:pickup-" + purpose, hashlib.sha256
+    ).digest()
+
+
+def code_derive(*, order_no: str, salt: str) -> str:
+    digest = hmac.new(_key(b"code"), f"{order_no}:{salt}".encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**CODE_DIGITS:0{CODE_DIGITS}d}"
+
+
+def code_hash(*, order_no: str, code: str) -> str:
+    return hmac.new(_key(b"hash"), f"{order_no}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def code_for(pickup_code: PickupCode) -> str:
+    """The digits of an issued code (for the shopper's own order page only)."""
+    return code_derive(order_no=pickup_code.order.number, salt=pickup_code.salt)
+
+
+def _open_codes():
+    """Codes a kiosk may still be shown: uncollected, or collected today (a repeated confirm)."""
+    recent = timezone.now() - timedelta(days=1)
+    return PickupCode.objects.filter(Q(used_at__isnull=True) | Q(used_at__gte=recent))
+
+
+def code_find(*, code: str) -> PickupCode | None:
+    """The open pickup code with these digits, at any counter."""
+    code = "".join(code.split())
+    if len(code) != CODE_DIGITS or not code.isdigit():
+        return None
+    for pk, order_no, stored in _open_codes().values_list("pk", "order__number", "code_hash"):
+        if hmac.compare_digest(code_hash(order_no=order_no, code=code), stored):
+            return PickupCode.objects.select_related("order", "order__shopper").get(pk=pk)
+    return None
+
+
+def pickup_code_issue(*, order) -> PickupCode:
+    """The order's pickup code, issued on first need (idempotent).
+
+    A fresh salt is drawn until the digits differ from every open code, so six typed digits
+    always name one order.
+    """
+    existing = PickupCode.objects.filter(order=order).first()
+    if existing:
+        return existing
+    if getattr(order, "delivery_mode", "pickup") != "pickup":
+        raise NotAPickupOrder(order_no=order.number)
+    open_codes = list(_open_codes().values_list("order__number", "code_hash"))
+    for _attempt in range(20):
+        salt = secrets.token_hex(16)
+        code = code_derive(order_no=order.number, salt=salt)
+        if not any(
+            hmac.compare_digest(code_hash(order_no=no, code=code), stored)
+            for no, stored in open_codes
+        ):
+            break
+    try:
+        with transaction.atomic():
+            return PickupCode.objects.create(
+                order=order,
+                counter_code=getattr(order, "counter_code", "") or "",
+                salt=salt,
+                code_hash=code_hash(order_no=order.number, code=code),
+            )
+    except IntegrityError:
+        return PickupCode.objects.get(order=order)  # a concurrent first display issued it
+
+
+def pickups_mark_overdue(*, now=None) -> int:
+    """Flag uncollected codes of released orders past the deadline, for staff to return."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.PICKUP_DEADLINE_DAYS)
+    overdue = PickupCode.objects.filter(
+        used_at__isnull=True,
+        return_due_at__isnull=True,
+        order__state="released",
+        order__released_at__lt=cutoff,
+    )
+    with transaction.atomic():
+        return overdue.update(return_due_at=now)

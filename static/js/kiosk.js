@@ -1,0 +1,274 @@
+/* Kiosk counter app: plain JS, no framework. A barcode scanner types into the focused input
+   and presses Enter, so one input per stage is always focused. */
+(function () {
+  "use strict";
+  var root = document.getElementById("kiosk");
+  if (!root) return;
+  var API = root.dataset.api;
+  var POLL_MS = parseInt(root.dataset.pollMs, 10) || 1500;
+  var UI = JSON.parse(document.getElementById("kiosk-ui").textContent);
+  var LANG = root.dataset.lang;
+  var message = document.getElementById("message");
+  var state = {};
+
+  function csrf() {
+    var m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (m) return decodeURIComponent(m[1]);
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function call(method, path, body) {
+    return fetch(API + path, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf(), "Accept-Language": LANG },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) { var e = new Error(data.message || response.status); e.data = data; throw e; }
+        return data;
+      });
+    }, function () { throw new Error(UI.network); });
+  }
+
+  function say(text, kind) {
+    message.textContent = text || "";
+    message.className = "message " + (kind || "");
+  }
+  function fail(error) { say(error.message, "error"); focusScan(); }
+
+  function section() { return root.querySelector(".mode:not([hidden])"); }
+  function focusScan() {
+    var stage = section().querySelector("[data-stage]:not([hidden])");
+    var input = stage && stage.querySelector("input.scan, input");
+    if (input && document.activeElement !== input &&
+        !(document.activeElement && document.activeElement.closest && document.activeElement.closest("[data-stage]:not([hidden]) form") && document.activeElement.tagName === "INPUT")) {
+      input.focus();
+    }
+  }
+  function showStage(sectionId, name) {
+    var sec = document.getElementById(sectionId);
+    sec.querySelectorAll("[data-stage]").forEach(function (el) { el.hidden = el.dataset.stage !== name; });
+    focusScan();
+  }
+  function setMode(mode) {
+    root.querySelectorAll(".mode").forEach(function (el) { el.hidden = el.id !== mode; });
+    root.querySelectorAll("[data-mode]").forEach(function (b) { b.classList.toggle("active", b.dataset.mode === mode); });
+    reset();
+  }
+  function fill(container, data) {
+    container.querySelectorAll("[data-field]").forEach(function (el) {
+      var v = data[el.dataset.field];
+      if (v === undefined) return;
+      if (el.dataset.field === "handed_over_at") { el.textContent = new Date(v).toLocaleString(LANG); el.setAttribute("datetime", v); }
+      else el.textContent = v;
+    });
+  }
+  function itemName(item) { return LANG === "en" ? item.name_en : item.name_zh; }
+
+  function showJourney(journey) {
+    var items = document.querySelectorAll("#journey li");
+    items.forEach(function (li, i) {
+      var step = (journey || [])[i];
+      var time = li.querySelector("time");
+      li.classList.toggle("done", !!(step && step.at));
+      time.textContent = step && step.at ? new Date(step.at).toLocaleTimeString(LANG) : "";
+    });
+  }
+
+  function reset() {
+    if (state.poll) clearInterval(state.poll);
+    state = { scans: {}, cart: [] };
+    root.querySelectorAll("form").forEach(function (f) { f.reset(); });
+    root.querySelectorAll(".items tbody, .cart, .pay-orders").forEach(function (el) { el.innerHTML = ""; });
+    showJourney([]);
+    say("");
+    showStage("collect", "code");
+    showStage("walkin", "register");
+  }
+
+  /* --- 5 Collect ------------------------------------------------------------------------ */
+  function renderItems() {
+    var body = document.querySelector("#collect [data-stage=items] tbody");
+    body.innerHTML = "";
+    var ok = true;
+    var expected = {};
+    state.order.items.forEach(function (item) {
+      expected[item.barcode] = (expected[item.barcode] || 0) + item.quantity;
+    });
+    state.order.items.forEach(function (item) {
+      var n = state.scans[item.barcode] || 0;
+      var tr = document.createElement("tr");
+      tr.className = n === item.quantity ? "ok" : "missing";
+      if (n !== item.quantity) ok = false;
+      [itemName(item) + " (" + item.barcode + ")", item.quantity, n].forEach(function (v) {
+        var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    Object.keys(state.scans).forEach(function (code) {
+      if (expected[code] === undefined) {
+        ok = false;
+        var tr = document.createElement("tr");
+        tr.className = "extra";
+        [UI.extra + " (" + code + ")", 0, state.scans[code]].forEach(function (v) {
+          var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
+        });
+        body.appendChild(tr);
+      }
+    });
+    document.querySelector("[data-action=confirm]").disabled = !ok;
+    return ok;
+  }
+
+  function lookup(form) {
+    var code = form.code.value.trim();
+    if (!code) return;
+    call("POST", "pickups/lookup", { code: code }).then(function (order) {
+      state.code = code; state.order = order;
+      root.querySelectorAll("#collect [data-stage]").forEach(function (el) { fill(el, order); });
+      showJourney(order.journey);
+      say("");
+      showStage("collect", "identity");
+    }, function (e) { form.reset(); fail(e); });
+  }
+
+  function identityBody(value) {
+    value = value.trim().toUpperCase();
+    return value.length > 6 ? { id_full: value, id_last6: "" } : { id_last6: value, id_full: "" };
+  }
+
+  function identity(form) {
+    var body = identityBody(form.id.value);
+    form.reset();
+    body.code = state.code;
+    call("POST", "pickups/identity", body).then(function () {
+      state.identity = body;
+      say(UI.identity_ok, "ok");
+      renderItems();
+      showStage("collect", "items");
+    }, fail);
+  }
+
+  function scan(form) {
+    var code = form.barcode.value.trim();
+    form.reset();
+    if (!code) { if (renderItems()) confirm(); return; }
+    state.scans[code] = (state.scans[code] || 0) + 1;
+    renderItems();
+  }
+
+  function confirm() {
+    if (state.busy || !renderItems()) return;
+    state.busy = true;
+    var barcodes = [];
+    Object.keys(state.scans).forEach(function (code) {
+      for (var i = 0; i < state.scans[code]; i++) barcodes.push(code);
+    });
+    var body = { code: state.code, id_last6: state.identity.id_last6, id_full: state.identity.id_full, barcodes: barcodes };
+    call("POST", "pickups/handover", body).then(function (result) {
+      state.busy = false;
+      var receipt = document.querySelector("#collect [data-stage=receipt]");
+      fill(receipt, result);
+      var tbody = receipt.querySelector("tbody");
+      tbody.innerHTML = "";
+      result.items.forEach(function (item) {
+        var tr = document.createElement("tr");
+        [itemName(item), item.quantity].forEach(function (v) { var td = document.createElement("td"); td.textContent = v; tr.appendChild(td); });
+        tbody.appendChild(tr);
+      });
+      showJourney(result.journey);
+      say(result.already ? UI.already : UI.handed_over, "ok");
+      showStage("collect", "receipt");
+    }, function (e) { state.busy = false; fail(e); });
+  }
+
+  /* --- 1-4 Walk-in ------------------------------------------------------------------------ */
+  function register(form, existing) {
+    var body = { real_name: form.real_name.value, resident_id: form.resident_id.value.trim().toUpperCase(), mobile: form.mobile.value };
+    var next = function () { state.residentId = body.resident_id; form.reset(); showStage("walkin", "order"); };
+    if (existing) { if (body.resident_id) next(); return; }
+    call("POST", "walkin/shoppers", body).then(function (shopper) {
+      say(UI.registered + ": " + shopper.real_name + " " + shopper.masked_id, "ok");
+      next();
+    }, fail);
+  }
+  function shelf(form) {
+    var code = form.barcode.value.trim();
+    form.reset();
+    if (!code) return;
+    state.cart.push(code);
+    var li = document.createElement("li"); li.textContent = code;
+    root.querySelector(".cart").appendChild(li);
+  }
+  function place() {
+    if (!state.cart.length || state.busy) return;
+    state.busy = true;
+    call("POST", "walkin/orders", { resident_id: state.residentId, barcodes: state.cart }).then(function (orders) {
+      state.busy = false;
+      state.residentId = null;
+      var box = root.querySelector(".pay-orders");
+      box.innerHTML = "";
+      orders.forEach(function (o) {
+        var div = document.createElement("div");
+        div.className = "pay-order";
+        div.dataset.orderNo = o.order_no;
+        var qr = document.createElement("div"); qr.className = "qr"; qr.innerHTML = o.pay_qr_svg;
+        var h = document.createElement("h2"); h.textContent = o.order_no;
+        var st = document.createElement("p"); st.className = "state"; st.textContent = UI.waiting;
+        var code = document.createElement("p"); code.className = "pickup-code"; code.textContent = o.pickup_code; code.hidden = true;
+        div.append(h, qr, st, code);
+        box.appendChild(div);
+      });
+      showStage("walkin", "pay");
+      poll(orders.map(function (o) { return o.order_no; }));
+    }, function (e) { state.busy = false; fail(e); });
+  }
+  function poll(numbers) {
+    state.poll = setInterval(function () {
+      numbers.forEach(function (no) {
+        call("GET", "orders/" + encodeURIComponent(no)).then(function (order) {
+          var div = root.querySelector('.pay-order[data-order-no="' + no + '"]');
+          if (!div) return;
+          showJourney(order.journey);
+          var released = order.state === "released";
+          div.querySelector(".state").textContent = released ? UI.ready : UI.waiting + " · " + order.state;
+          div.querySelector(".pickup-code").hidden = !released;
+          if (released) div.classList.add("ready");
+        }, function () {});
+      });
+    }, POLL_MS);
+  }
+
+  /* --- Wiring ----------------------------------------------------------------------------- */
+  root.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    var actions = { lookup: lookup, identity: identity, scan: scan, shelf: shelf };
+    if (form.dataset.action === "register") {
+      var existing = event.submitter && event.submitter.name === "existing";
+      register(form, existing);
+    } else if (actions[form.dataset.action]) actions[form.dataset.action](form);
+  });
+  root.addEventListener("click", function (event) {
+    var button = event.target.closest("button");
+    if (!button) return;
+    if (button.dataset.mode) setMode(button.dataset.mode);
+    else if (button.dataset.action === "confirm") confirm();
+    else if (button.dataset.action === "reset") reset();
+    else if (button.dataset.action === "print") window.print();
+    else if (button.dataset.action === "place") place();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "F1") { event.preventDefault(); setMode("collect"); }
+    else if (event.key === "F2") { event.preventDefault(); setMode("walkin"); }
+    else if (event.key === "Escape") { reset(); }
+    else if ((event.key === "p" || event.key === "P") && !document.querySelector("#collect [data-stage=receipt]").hidden) {
+      event.preventDefault(); window.print();
+    }
+  });
+  // Keep the scanner's input focused: clicks elsewhere must not swallow the next scan.
+  document.addEventListener("focusout", function () { setTimeout(focusScan, 50); });
+  reset();
+})();

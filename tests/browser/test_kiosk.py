@@ -1,0 +1,112 @@
+"""The kiosk in a real browser: sign in with the key, collect with scanner-style input."""
+
+import pytest
+
+from tests.customs.conftest import sandbox, sandbox_process  # noqa: F401
+from tests.pickup import factories
+from tests.pickup.factories import ORDERS_LANDED
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, key: str) -> None:
+    page.goto(page.base_url + "/kiosk/")
+    page.fill("#id_key", key)
+    page.keyboard.press("Enter")
+    ready(page)
+
+
+def ready(page) -> None:
+    """The kiosk script has run and focused the code input (where a scanner types)."""
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
+
+
+def test_kiosk_signs_in_and_refuses_a_wrong_code_in_both_languages(page, screenshot):
+    _kiosk, key = factories.kiosk("C-ZZ1")
+    sign_in(page, key)
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    # the scanner types into whatever has focus: the code input must have it already
+    page.keyboard.type("000000")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#message.error")
+    assert "提货码无效" in page.inner_text("#message")
+    screenshot(page, "kiosk-wrong-code-zh")
+    page.get_by_role("button", name="English").click()
+    page.wait_for_function("document.documentElement.lang === 'en'")
+    ready(page)
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.keyboard.type("000001")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#message.error")
+    assert "not valid" in page.inner_text("#message")
+    screenshot(page, "kiosk-wrong-code-en")
+
+
+@pytest.fixture
+def released_order(settings, request):
+    """A pickup order at C-ZZ1, paid and released through the customs sandbox."""
+    from django.test import Client
+
+    request.getfixturevalue("sandbox")
+
+    from tests.pickup.test_flow import ID, file_now, pay, release, walk_in, world_for
+
+    world = world_for(settings)
+    _kiosk, key = factories.kiosk("C-ZZ1")
+    from rest_framework.test import APIClient
+
+    desk = APIClient()
+    desk.credentials(HTTP_AUTHORIZATION=f"Kiosk {key}")
+    placed = walk_in(desk, world, [world.paste.item.barcode, world.paste.item.barcode])
+    file_now()
+    pay(Client(), placed["order_no"])
+    release(placed["order_no"])
+    return key, placed["pickup_code"], world.paste.item.barcode, ID
+
+
+@pytest.mark.skipif(not ORDERS_LANDED, reason="needs marketplace orders (order_place, payments)")
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_kiosk_collect_flow_with_scanner_input(page, screenshot, released_order, language):
+    key, code, barcode, resident_id = released_order
+    sign_in(page, key)
+    if language == "en":
+        page.get_by_role("button", name="English").click()
+        page.wait_for_function("document.documentElement.lang === 'en'")
+        ready(page)
+    assert page.locator("html").get_attribute("lang") == language
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-stage=identity]:not([hidden])")
+    assert "002X" in page.inner_text("[data-stage=identity]")
+    assert resident_id not in page.content()
+    screenshot(page, f"kiosk-collect-identity-{language}")
+    page.keyboard.type(resident_id[-6:])
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-stage=items]:not([hidden])")
+    confirm = page.locator("[data-action=confirm]")
+    page.keyboard.type(barcode)
+    page.keyboard.press("Enter")
+    assert confirm.is_disabled()  # one of two units still missing
+    page.keyboard.type("2100009999999")  # not on the order
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".items tr.extra")
+    assert confirm.is_disabled()
+    screenshot(page, f"kiosk-collect-extra-item-{language}")
+    page.keyboard.press("Escape")  # start over: scan again properly
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-stage=identity]:not([hidden])")
+    page.keyboard.type(resident_id[-6:])
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-stage=items]:not([hidden])")
+    for _ in range(2):
+        page.keyboard.type(barcode)
+        page.keyboard.press("Enter")
+    assert confirm.is_enabled()
+    page.keyboard.press("Enter")  # Enter on the empty scan input confirms
+    page.wait_for_selector("[data-stage=receipt]:not([hidden])")
+    assert page.locator("#journey li.done").count() == 5
+    screenshot(page, f"kiosk-collect-receipt-{language}")
+    page.emulate_media(media="print")
+    assert page.locator(".modes").is_hidden()
+    screenshot(page, f"kiosk-receipt-print-{language}")
