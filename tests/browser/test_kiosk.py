@@ -4,7 +4,6 @@ import pytest
 
 from tests.customs.conftest import sandbox, sandbox_process  # noqa: F401
 from tests.pickup import factories
-from tests.pickup.factories import ORDERS_LANDED
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +63,6 @@ def released_order(settings, request):
     return key, placed["pickup_code"], world.paste.item.barcode, ID
 
 
-@pytest.mark.skipif(not ORDERS_LANDED, reason="needs marketplace orders (order_place, payments)")
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_kiosk_collect_flow_with_scanner_input(page, screenshot, released_order, language):
     key, code, barcode, resident_id = released_order

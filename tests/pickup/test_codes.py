@@ -5,19 +5,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from marketplace.models import Order
 from pickup.models import Attempt, PickupCode
 from pickup.panels import pickup_panel
 from pickup.services import pickup_code_issue
 from pickup.services.codes import code_derive, code_for
 from tests.marketplace.factories import ShopperFactory
 from tests.pickup import factories
-from tests.pickup.factories import ORDERS_LANDED, pickup_order
+from tests.pickup.factories import pickup_order
 
 pytestmark = pytest.mark.django_db
 LOOKUP, IDENTITY = "/api/v1/kiosk/pickups/lookup", "/api/v1/kiosk/pickups/identity"
-needs_orders = pytest.mark.skipif(
-    not ORDERS_LANDED, reason="needs marketplace orders (delivery mode, lines, timeline)"
-)
 
 
 def _wrong(code: str) -> str:
@@ -163,11 +161,10 @@ def test_panel_before_release_is_a_note_without_code(rf, kiosk):
 
 def test_panel_is_empty_for_delivery_orders(rf, kiosk):
     order, _code = pickup_order()
-    order.delivery_mode = "delivery"
+    order.delivery_mode = Order.Delivery.DELIVERY
     assert pickup_panel(order, rf.get("/")) == ""
 
 
-@needs_orders
 def test_lookup_shows_the_order_and_only_the_masked_identity(api, kiosk):
     shopper = ShopperFactory(resident_id="11010519491231002X")
     order, code = pickup_order(shopper=shopper)

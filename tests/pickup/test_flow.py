@@ -3,17 +3,11 @@ register, order by scanning, pay, filing and release, collect; plus the handover
 
 import pytest
 
-from tests.pickup.factories import ORDERS_LANDED
-
-if not ORDERS_LANDED:  # pragma: no cover - until the orders branch is merged into main
-    pytest.skip("needs marketplace orders (order_place, payments)", allow_module_level=True)
-
-from marketplace.tasks import clearance_changed
-
 from bonded.models import Move
 from customs import selectors as customs_selectors
 from marketplace import payment_provider
 from marketplace.models import Order, Payment, SandboxCharge
+from marketplace.tasks import clearance_changed
 from pickup.models import Attempt, PickupCode
 from pickup.services import kiosk_create
 from tests.customs.support import drive
@@ -208,3 +202,23 @@ def test_overdue_uncollected_orders_go_to_staff(released, settings, admin_client
     assert pickups_mark_overdue() == 0  # idempotent
     page = admin_client.get("/admin/pickup/pickupcode/?return_due=yes").content.decode()
     assert order_no in page
+
+
+def test_order_page_shows_the_code_only_once_released(world, sandbox, client):
+    """A web order for pickup: the marketplace order page renders pickup's panel."""
+    from marketplace.services import payment_start
+    from tests.marketplace.support import place
+
+    [order] = place(world, (world.paste, 1))
+    client.force_login(world.shopper.user, backend="marketplace.auth.PhoneOrUsernameBackend")
+    before = client.get(f"/orders/{order.number}/").content.decode()
+    assert "pickup-panel" in before and 'data-testid="pickup-code"' not in before
+    file_now()
+    payment_start(order=order)
+    pay(client, order.number)
+    release(order.number)
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    from pickup.services.codes import code_for
+
+    code = code_for(PickupCode.objects.get(order__number=order.number))
+    assert f'data-testid="pickup-code">{code}<' in page and "<svg" in page
