@@ -10,6 +10,7 @@ from customs.services.declarations import (
     declarations_create_for_order,
     inventory_declare,
     order_precheck,
+    refusal_record,
 )
 from customs.services.filing import declarations_file
 from customs.services.receipts import (
@@ -35,4 +36,5 @@ __all__ = [
     "receipts_apply_pending",
     "receipts_poll",
     "receipts_record",
+    "refusal_record",
 ]

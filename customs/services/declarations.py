@@ -153,22 +153,31 @@ REFUSAL_RULES = {
 }
 
 
+def refusal_record(*, refusal: Exception, order_no: str, ebc_code: str) -> bool:
+    """Keep a risk hit for a filing refusal after the caller's transaction rolled back with
+    it (the hit made inside went with the order). False when it is not a supervision refusal."""
+    rule_code = REFUSAL_RULES.get(type(refusal))
+    if rule_code is None:
+        return False
+    supervision.hit_record(
+        rule_code=rule_code,
+        subject=f"order:{order_no}",
+        reason=getattr(refusal, "message", str(refusal)),
+        order_no=order_no,
+        ebc_code=ebc_code,
+    )
+    return True
+
+
 def order_precheck(*, order: OrderFiling, waybill: WaybillFiling) -> None:
-    """Run the filing checks before the caller opens its order transaction, and keep a risk hit
-    for every refusal: a refusal inside the caller's transaction would roll its hit back with
-    the order. Call it outside any transaction; declarations_create_for_order checks again."""
-    payload = order.as_payload()
+    """Run the filing checks before the caller opens its order transaction, keeping a risk hit
+    for every refusal. Call it outside any transaction; declarations_create_for_order checks
+    again inside the caller's."""
     try:
         with transaction.atomic():
-            _order_checks(order, waybill, payload, keyed_hash(order.buyer_id_number))
+            _order_checks(order, waybill, order.as_payload(), keyed_hash(order.buyer_id_number))
     except tuple(REFUSAL_RULES) as refusal:
-        supervision.hit_record(
-            rule_code=REFUSAL_RULES[type(refusal)],
-            subject=f"order:{order.order_no}",
-            reason=refusal.message,
-            order_no=order.order_no,
-            ebc_code=order.ebc_code,
-        )
+        refusal_record(refusal=refusal, order_no=order.order_no, ebc_code=order.ebc_code)
         raise
 
 

@@ -48,7 +48,7 @@ def test_preview_then_place_from_the_cart(api, world):
     assert r.status_code == 201
     orders = r.json()
     assert len(orders) == 2 and all(o["state"] == "placed" for o in orders)
-    assert [s["key"] for s in orders[0]["timeline"]][0] == "registration"
+    assert orders[0]["timeline"][0]["key"] == "registration"
     assert api.get("/api/v1/cart/").json()["lines"] == []
     assert len(api.get("/api/v1/orders/").json()) == 2
 
