@@ -222,3 +222,22 @@ def test_order_page_shows_the_code_only_once_released(world, sandbox, client):
 
     code = code_for(PickupCode.objects.get(order__number=order.number))
     assert f'data-testid="pickup-code">{code}<' in page and "<svg" in page
+
+
+def test_the_sweep_issues_codes_for_web_pickup_orders(world):
+    from marketplace.services import HomeDelivery
+    from pickup.tasks import pickup_codes_issue
+    from tests.marketplace.support import place
+
+    [pickup] = place(world, (world.paste, 1))
+    [home] = place(
+        world,
+        (world.paste, 1),
+        delivery=HomeDelivery(
+            consignee="张三", phone="13800000009", district="郑州市", address="经开区 1 号"
+        ),
+    )
+    assert pickup_codes_issue() == 1
+    assert pickup_codes_issue() == 0
+    assert PickupCode.objects.filter(order=pickup).exists()
+    assert not PickupCode.objects.filter(order=home).exists()
