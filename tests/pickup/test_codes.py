@@ -61,6 +61,9 @@ def test_kiosk_locks_for_15_minutes_after_5_wrong_codes(api, kiosk):
     assert response.status_code == 429
     assert response.data["code"] == "locked"
     assert response.data["extra"]["scope"] == "kiosk"
+    last_wrong = Attempt.objects.filter(outcome="wrong").latest("at").at
+    until = timezone.localtime(last_wrong + timedelta(minutes=15))  # Asia/Shanghai
+    assert until.strftime("%H:%M") in response.data["message"]
     assert Attempt.objects.filter(outcome="locked").count() == 1
     # a quarter of an hour later the kiosk may try again
     Attempt.objects.update(at=timezone.now() - timedelta(minutes=16))
