@@ -159,3 +159,14 @@ class ShopperNotRegistered(PickupError):
         super().__init__(
             _("No shopper is registered with this resident ID. Register the shopper first.")
         )
+
+
+class OrderClosed(PickupError):
+    code = "order_closed"
+    http_status = 409
+
+    def __init__(self, *, order_no: str, state: str) -> None:
+        super().__init__(
+            _("This order was cancelled or returned; there is nothing to collect. Ask staff."),
+            extra={"order_no": order_no, "state": state},
+        )

@@ -23,6 +23,8 @@ from pickup.errors import (
     Locked,
     NotAPickupOrder,
     NotReady,
+    OrderClosed,
+    PickupError,
     WrongCounter,
 )
 from pickup.models import Attempt, Kiosk, PickupCode
@@ -30,6 +32,7 @@ from pickup.services.attempts import attempt_record, locked_until, tries_left
 from pickup.services.codes import code_find
 
 READY_STATE = "released"
+CLOSED_STATES = {"cancelled", "expired", "rejected", "returned"}
 Kind, Outcome = Attempt.Kind, Attempt.Outcome
 
 
@@ -85,7 +88,9 @@ def _check_code(kiosk: Kiosk, code: str) -> tuple[PickupCode | None, DomainError
     return found, None
 
 
-def _ready_refusal(order) -> NotReady | None:
+def _ready_refusal(order) -> PickupError | None:
+    if order.state in CLOSED_STATES:
+        return OrderClosed(order_no=order.number, state=order.state)
     if order.state != READY_STATE or order.paid_at is None:
         return NotReady(order_no=order.number, state=order.state)
     return None

@@ -176,3 +176,11 @@ def test_lookup_shows_the_order_and_only_the_masked_identity(api, kiosk):
     assert response.data["order_no"] == order.number
     assert response.data["shopper_masked_id"].endswith("002X")
     assert "11010519491231002X" not in str(response.data)
+
+
+@pytest.mark.parametrize("state", ["cancelled", "expired", "rejected", "returned"])
+def test_code_of_a_closed_order_opens_nothing(api, kiosk, state):
+    _order, code = pickup_order(state=state)
+    response = api.post(LOOKUP, {"code": code})
+    assert response.status_code == 409
+    assert response.data["code"] == "order_closed"
