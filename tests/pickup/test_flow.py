@@ -173,6 +173,7 @@ def test_another_counter_is_refused_and_told_where_the_goods_are(world, released
     assert response.status_code == 409 and response.data["code"] == "wrong_counter"
     assert response.data["extra"]["counter_code"] == "C-ZZ1"
     assert Order.objects.get(number=order_no).state == "released"
+    assert other.get(f"/api/v1/kiosk/orders/{order_no}").status_code == 404  # not its counter
 
 
 def test_handover_before_release_is_refused(world, desk, sandbox, client):
