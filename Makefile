@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format migrate seed venv bench bench-ledger bench-customs clean help
+.PHONY: run test lint format migrate seed venv bench bench-ledger bench-customs bench-dashboard clean help
 
 help:
 	@echo "make run    - install, migrate, seed demo data, start web + worker + beat + sandboxes"
@@ -55,6 +55,10 @@ bench-ledger: $(STAMP)
 
 bench-customs: $(STAMP)
 	$(PY) bench/customs.py
+
+# Needs PostgreSQL (BENCH_PG, default postgres://postgres@127.0.0.1:5432): own database.
+bench-dashboard: $(STAMP)
+	$(PY) bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) staticfiles var

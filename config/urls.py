@@ -18,5 +18,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("config.api_urls")),
     path("kiosk/", include("pickup.urls")),
+    path("supervision/", include("supervision.urls")),
     path("", include("marketplace.urls")),
 ]

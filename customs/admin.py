@@ -162,9 +162,12 @@ class GatewayMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(Enterprise)
 class EnterpriseAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "role", "country", "suspended"]
-    list_filter = ["role", "suspended"]
+    list_display = ["code", "name", "role", "country", "suspended", "risk_grade",
+                    "risk_grade_override"]  # fmt: skip
+    list_filter = ["role", "suspended", "risk_grade", "risk_grade_override"]
     search_fields = ["code", "name"]
+    # The computed grade is the ex-post rule's; staff set the override (used by the pre-audit).
+    readonly_fields = ["risk_grade", "risk_graded_at"]
 
 
 class PositiveListEntryInline(admin.TabularInline):

@@ -80,3 +80,11 @@ def ex_post_rules_run() -> int:
     from customs.services.ex_post import ex_post_rules_run as run
 
     return run()
+
+
+@shared_task(name="customs.tasks.clearance_days_roll_up")
+def clearance_days_roll_up() -> int:
+    """Keep the dashboard's daily rollup current (idempotent: it rebuilds whole days)."""
+    from customs.services.rollup import clearance_days_catch_up
+
+    return clearance_days_catch_up()

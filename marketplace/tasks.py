@@ -104,3 +104,20 @@ def sandbox_notify(self, token: str) -> bool:
     if not ok:
         raise self.retry()
     return ok
+
+
+@shared_task(name="marketplace.tasks.journey_days_roll_up")
+def journey_days_roll_up() -> int:
+    """Keep the supervision dashboard's daily journey rollup current (rebuilds whole days)."""
+    from marketplace.services.journey_rollup import journey_days_catch_up
+
+    return journey_days_catch_up()
+
+
+@shared_task(name="marketplace.tasks.quota_bands_warm")
+def quota_bands_warm() -> int:
+    """Recompute this year's quota bands for the dashboard before the cached ones expire."""
+    from marketplace.selectors.quota import quota_usage_distribution, quota_year_bounds
+
+    year = quota_year_bounds()[0].year
+    return sum(n for _bound, n in quota_usage_distribution(year=year, fresh=True))

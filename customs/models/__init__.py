@@ -1,4 +1,4 @@
-from customs.models.clearance import ClearanceEvent, OrderClearance
+from customs.models.clearance import ClearanceDay, ClearanceEvent, OrderClearance, RollupMark
 from customs.models.declarations import (
     Declaration,
     DeclaredLine,
@@ -12,6 +12,7 @@ from customs.models.registry import Enterprise, PositiveListEdition, PositiveLis
 from customs.models.rules import RiskHit, RiskRule
 
 __all__ = [
+    "ClearanceDay",
     "ClearanceEvent",
     "Declaration",
     "DeclaredLine",
@@ -25,5 +26,6 @@ __all__ = [
     "Receipt",
     "RiskHit",
     "RiskRule",
+    "RollupMark",
     "new_guid",
 ]

@@ -1,5 +1,7 @@
 """Per order: where clearance stands, why, and whether the goods left bond."""
 
+from decimal import Decimal
+
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,10 +29,23 @@ class OrderClearance(models.Model):
     release_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     state_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Facts kept for supervision statistics (one row per order: the dashboard's fact table).
+    goods_value = models.DecimalField(
+        _("goods value"), max_digits=14, decimal_places=2, default=Decimal("0")
+    )
+    paid_at = models.DateTimeField(_("payment filed"), null=True, blank=True)
+    declared_at = models.DateTimeField(_("inventory list declared"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("order clearance")
+        indexes = [
+            # Dashboard ranges: by time, and by merchant then time (merchant staff scope).
+            models.Index(fields=["created_at"], name="clearance_created"),
+            models.Index(fields=["declared_at"], name="clearance_declared"),
+            models.Index(fields=["ebc_code", "created_at"], name="clearance_ebc_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_no} {self.state}"
@@ -47,6 +62,61 @@ class ClearanceEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # Supervision: holds (and other transitions) of a date range.
+        indexes = [models.Index(fields=["to_state", "created_at"], name="clearanceevent_to_at")]
 
     def __str__(self) -> str:
         return f"{self.clearance_id}: {self.from_state} -> {self.to_state}"
+
+
+class ClearanceDay(models.Model):
+    """Per Asia/Shanghai day, merchant and destination: the clearance counts the supervision
+    dashboard sums over long ranges (a year is 365 x merchants x counters rows instead of a
+    million clearances). Rebuilt from OrderClearance by `clearance_days_refresh`; days after
+    `RollupMark.through` are always read live."""
+
+    day = models.DateField()
+    ebc_code = models.CharField(max_length=18)
+    destination_code = models.CharField(max_length=32)
+    # orders filed that day, their goods value, and how many of them were rejected / ever held
+    filed = models.PositiveIntegerField(default=0)
+    filed_value = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    rejected = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0)
+    # inventory lists declared that day and their goods value
+    declared = models.PositiveIntegerField(default=0)
+    declared_value = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    # released that day: count, total payment->release seconds, histogram (LATENCY_BOUNDS + 1)
+    released = models.PositiveIntegerField(default=0)
+    latency_seconds = models.FloatField(default=0)
+    lat_0 = models.PositiveIntegerField(default=0)  # <= 5 s
+    lat_1 = models.PositiveIntegerField(default=0)  # <= 10 s
+    lat_2 = models.PositiveIntegerField(default=0)  # <= 30 s
+    lat_3 = models.PositiveIntegerField(default=0)  # <= 60 s
+    lat_4 = models.PositiveIntegerField(default=0)  # <= 120 s
+    lat_5 = models.PositiveIntegerField(default=0)  # <= 300 s
+    lat_6 = models.PositiveIntegerField(default=0)  # <= 900 s
+    lat_7 = models.PositiveIntegerField(default=0)  # <= 3600 s
+    lat_8 = models.PositiveIntegerField(default=0)  # longer
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "ebc_code", "destination_code"], name="clearanceday_once"
+            )
+        ]
+        indexes = [models.Index(fields=["ebc_code", "day"], name="clearanceday_ebc")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.ebc_code} {self.destination_code}"
+
+
+class RollupMark(models.Model):
+    """How far a rollup is complete: every day up to `through` is rolled up."""
+
+    name = models.CharField(max_length=32, unique=True)
+    through = models.DateField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} through {self.through}"

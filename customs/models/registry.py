@@ -16,6 +16,12 @@ class Enterprise(models.Model):
         LOGISTICS = "logistics", _("logistics company (logisticsCode)")
         AGENT = "agent", _("declaring agent (agentCode)")
 
+    class Grade(models.TextChoices):
+        A = "A", _("A: trusted")
+        B = "B", _("B: ordinary")
+        C = "C", _("C: watched")
+        D = "D", _("D: high risk")
+
     code = models.CharField(_("customs code"), max_length=18)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     name = models.CharField(_("name"), max_length=200)
@@ -23,6 +29,19 @@ class Enterprise(models.Model):
     suspended = models.BooleanField(_("suspended"), default=False)
     suspended_reason = models.CharField(_("why suspended"), max_length=300, blank=True)
     registered_at = models.DateTimeField(default=timezone.now)
+    # Differentiated management: the grade picks the pre-audit's inspection rate.
+    risk_grade = models.CharField(
+        _("risk grade (computed)"), max_length=1, choices=Grade.choices, default=Grade.B
+    )
+    risk_grade_override = models.CharField(
+        _("risk grade (set by staff)"),
+        max_length=1,
+        choices=Grade.choices,
+        blank=True,
+        help_text=_("Leave empty to use the computed grade."),
+    )
+    risk_grade_reason = models.CharField(_("why this grade"), max_length=300, blank=True)
+    risk_graded_at = models.DateTimeField(_("graded at"), null=True, blank=True)
 
     class Meta:
         ordering = ["role", "code"]
@@ -33,6 +52,10 @@ class Enterprise(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name} ({self.role})"
+
+    @property
+    def effective_grade(self) -> str:
+        return self.risk_grade_override or self.risk_grade
 
 
 class PositiveListEdition(models.Model):

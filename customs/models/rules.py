@@ -40,6 +40,7 @@ class RiskHit(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("risk hit")
+        indexes = [models.Index(fields=["ebc_code", "created_at"], name="riskhit_ebc_created")]
 
     def __str__(self) -> str:
         return f"{self.rule_code}: {self.subject}"

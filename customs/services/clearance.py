@@ -48,7 +48,15 @@ def clearance_transition(*, clearance: OrderClearance, to: str, reason: str = ""
     clearance.state = to
     clearance.reason = reason[:500]
     clearance.state_changed_at = timezone.now()
-    clearance.save(update_fields=["state", "reason", "state_changed_at"])
+    fields = ["state", "reason", "state_changed_at"]
+    # First declaration and release times, for supervision statistics.
+    if to in (C.DECLARED, C.HELD, C.RELEASED) and clearance.declared_at is None:
+        clearance.declared_at = clearance.state_changed_at
+        fields.append("declared_at")
+    if to == C.RELEASED and clearance.released_at is None:
+        clearance.released_at = clearance.state_changed_at
+        fields.append("released_at")
+    clearance.save(update_fields=fields)
     if to == C.RELEASED:
         _release_goods(clearance)
     _announce(clearance.order_no, to)

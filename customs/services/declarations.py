@@ -211,6 +211,7 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
             delivery_mode=order.delivery_mode,
             destination_code=order.destination_code,
             ciq_required=ciq_required,
+            goods_value=order.goods_value,
         )
         decl = Declaration.objects.create(
             kind="order",
@@ -299,6 +300,8 @@ def declaration_create_payment(*, payment: PaymentFiling):
             problems = supervision.order_payment_problems(
                 order.payload, order.id_hash, payload, id_hash
             )
+        clearance.paid_at = payment.paid_at
+        clearance.save(update_fields=["paid_at"])
         if problems:
             _block(decl, problems, clearance)
         else:

@@ -138,7 +138,15 @@ RULES = {
     "under_priced": under_priced,
     "missing_freight": missing_freight,
     "merchant_rejections": merchant_rejections,
+    "enterprise_grade": lambda p: _grades(),
 }
+
+
+def _grades() -> int:
+    from customs.services.grading import enterprise_grades_recompute
+
+    enterprise_grades_recompute()
+    return 0  # grading records no hits
 
 
 def ex_post_rules_run(*, codes: list[str] | None = None) -> int:

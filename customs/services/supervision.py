@@ -61,6 +61,26 @@ DEFAULT_RULES: dict[str, tuple[str, str, dict]] = {
         "Repeated rejections per merchant",
         {"days": 7, "max_rejections": 3},
     ),
+    "grade_sampling": (
+        "ex_ante",
+        "Inspect a share of each merchant's orders by its risk grade",
+        {},
+    ),
+    "enterprise_grade": (
+        "ex_post",
+        "Grade merchants A-D from rejections, holds and hits",
+        {
+            "days": 90,
+            "a_min_orders": 50,
+            "a_rejection_rate": "0.01",
+            "a_hits_per_order": "0.02",
+            "c_rejection_rate": "0.1",
+            "c_held_rate": "0.2",
+            "c_hits_per_order": "0.2",
+            "d_rejection_rate": "0.2",
+            "d_hits_per_order": "0.5",
+        },
+    ),
 }
 
 
@@ -170,6 +190,10 @@ def goods_check(*, order_no: str, ebc_code: str, lines: list[dict], buyer_hash: 
                 )
     if rule("yearly_cap").enabled:
         _caps_check(lines=lines, entries=entries, buyer_hash=buyer_hash)
+    if not flagged:
+        from customs.services.grading import grade_sampling
+
+        flagged = grade_sampling(order_no=order_no, ebc_code=ebc_code)
     return ExAnteResult(
         ciq_required=any(entry.quarantine for entry in entries.values()),
         flagged_for_inspection=flagged,

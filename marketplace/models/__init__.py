@@ -4,11 +4,14 @@ from marketplace.models.merchants import Merchant, MerchantStaff
 from marketplace.models.orders import Order, OrderEvent, OrderLine
 from marketplace.models.payments import NotificationNonce, Payment, Refund, SandboxCharge
 from marketplace.models.shoppers import Shopper
+from marketplace.models.stats import JourneyDay, JourneyRollupMark
 
 __all__ = [
     "Brand",
     "CartItem",
     "Category",
+    "JourneyDay",
+    "JourneyRollupMark",
     "Listing",
     "Merchant",
     "MerchantStaff",
