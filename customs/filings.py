@@ -33,6 +33,7 @@ class OrderLineFiling:
     hs_code: str  # 10-digit tariff line
     vat_rate: Decimal = Decimal("0.13")
     consumption_tax_rate: Decimal = Decimal("0")  # ad valorem c; 0.15 for high-end cosmetics
+    duty_rate: Decimal = Decimal("0")  # customs duty, paid only by a single over-limit item
     note: str = ""
 
 

@@ -40,22 +40,28 @@ def line_taxes(
 def order_tax(
     *, lines: Sequence[dict], freight: Decimal, insured_fee: Decimal = Decimal("0")
 ) -> Decimal:
-    """Tax of an order; lines are {"total_price", "vat_rate", "consumption_tax_rate", "qty"}.
+    """Tax of an order; lines are {"total_price", "vat_rate", "consumption_tax_rate",
+    "duty_rate", "qty"}.
 
-    A single indivisible item above the per-transaction limit pays the full statutory
-    amount (factor 1); anything else within the limits pays 70%.
+    Within the limits: no duty, 70% of VAT and consumption tax. A single indivisible item above
+    the per-transaction limit pays the full statutory amounts: duty on its value, then
+    consumption tax and VAT on value + duty (DOMAIN.md, "Tax"), each rounded to the fen.
     """
     values = [Decimal(str(line["total_price"])) for line in lines]
     extras = spread(Decimal(str(freight)) + Decimal(str(insured_fee)), values)
     single_item = len(lines) == 1 and int(lines[0]["qty"]) == 1
-    factor = Decimal("1") if single_item and sum(values) > SINGLE_ORDER_LIMIT else RETAIL_FACTOR
+    # The limit is on the transaction's dutiable value: goods + freight + insurance.
+    over_limit = single_item and sum(values) + sum(extras) > SINGLE_ORDER_LIMIT
     total = Decimal("0.00")
     for line, value, extra in zip(lines, values, extras, strict=True):
+        dutiable = value + extra
+        duty_rate = Decimal(str(line.get("duty_rate", "0"))) if over_limit else Decimal("0")
+        duty = fen(dutiable * duty_rate)
         consumption, vat = line_taxes(
-            value=value + extra,
+            value=dutiable + duty,
             vat_rate=Decimal(str(line.get("vat_rate", "0.13"))),
             consumption_rate=Decimal(str(line.get("consumption_tax_rate", "0"))),
-            factor=factor,
+            factor=Decimal("1") if over_limit else RETAIL_FACTOR,
         )
-        total += consumption + vat
+        total += duty + consumption + vat
     return total

@@ -177,9 +177,11 @@ DEMO_KIOSKS = [("C-ZZ1", "kiosk-demo-c-zz1"), ("C-ZZ2", "kiosk-demo-c-zz2")]
 
 
 def seed_kiosks() -> int:
-    """One kiosk per counter inside the zone, keyed with its demo key (idempotent)."""
+    """One kiosk per counter inside the zone, keyed with its demo key, and pickup codes for the
+    demo's pickup orders (idempotent)."""
     from pickup.models import Kiosk
-    from pickup.services import kiosk_create
+    from pickup.selectors import pickup_orders_without_code
+    from pickup.services import kiosk_create, pickup_code_issue
     from pickup.services.kiosks import key_hash
 
     created = 0
@@ -189,6 +191,9 @@ def seed_kiosks() -> int:
         kiosk_create(
             name=f"Demo kiosk {counter_code}", counter_code=counter_code, actor="seed_demo", key=key
         )
+        created += 1
+    for order in pickup_orders_without_code():
+        pickup_code_issue(order=order)
         created += 1
     return created
 

@@ -1,5 +1,6 @@
 """Refusals at the pickup counter, each with a stable code and a message saying what to do."""
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
@@ -46,7 +47,7 @@ class Locked(PickupError):
     def __init__(self, *, until, scope: str) -> None:
         super().__init__(
             _("Too many wrong entries. Entry is locked until %(time)s; ask staff for help.")
-            % {"time": until.strftime("%H:%M")},
+            % {"time": timezone.localtime(until).strftime("%H:%M")},
             extra={"locked_until": until.isoformat(), "scope": scope},
         )
 
@@ -157,4 +158,15 @@ class ShopperNotRegistered(PickupError):
     def __init__(self) -> None:
         super().__init__(
             _("No shopper is registered with this resident ID. Register the shopper first.")
+        )
+
+
+class OrderClosed(PickupError):
+    code = "order_closed"
+    http_status = 409
+
+    def __init__(self, *, order_no: str, state: str) -> None:
+        super().__init__(
+            _("This order was cancelled or returned; there is nothing to collect. Ask staff."),
+            extra={"order_no": order_no, "state": state},
         )

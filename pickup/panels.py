@@ -14,7 +14,7 @@ def pickup_panel(order, request) -> str:
 
     Only the order's own shopper reaches the order page, so the digits may be shown here.
     """
-    if getattr(order, "delivery_mode", "") != "pickup":
+    if order.delivery_mode != "pickup":
         return ""
     context = {"order": order, "state": order.state}
     if order.state == READY_STATE:

@@ -8,7 +8,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from marketplace.models import Order
+from marketplace.selectors.orders import order_timeline
 from pickup.models import Attempt, Kiosk, PickupCode
 
 # The source's figure for the whole O2O process at the counter (DOMAIN.md).
@@ -38,8 +41,6 @@ def uncollected_due() -> QuerySet[PickupCode]:
 
 def order_journey(order) -> list[dict]:
     """The five steps with their times, as marketplace records them."""
-    from marketplace.selectors.orders import order_timeline
-
     return [
         {"key": step.key, "label": str(step.label), "at": step.at.isoformat() if step.at else None}
         for step in order_timeline(order)
@@ -103,10 +104,6 @@ def timing_by_day(rows) -> list[DayTiming]:
 
 
 def pickup_timing(*, days: int = 30, now: datetime | None = None) -> list[DayTiming]:
-    from django.utils import timezone
-
-    from marketplace.models import Order
-
     since = (now or timezone.now()) - timedelta(days=days)
     rows = Order.objects.filter(delivery_mode="pickup", created_at__gte=since).values_list(
         "created_at", "released_at", "delivered_at"
@@ -114,9 +111,7 @@ def pickup_timing(*, days: int = 30, now: datetime | None = None) -> list[DayTim
     return timing_by_day(rows)
 
 
-def pickup_orders_without_code(*, limit: int = 500):
-    from marketplace.models import Order
-
+def pickup_orders_without_code(*, limit: int = 500) -> QuerySet[Order]:
     return (
         Order.objects.filter(delivery_mode="pickup", pickup_code__isnull=True)
         .exclude(state__in=["cancelled", "expired", "rejected", "returned", "delivered"])

@@ -27,6 +27,7 @@ def _ui_strings() -> dict[str, str]:
         "ready": _("Released: ready to collect now"),
         "unknown_barcode": _("Unknown barcode"),
         "registered": _("Registered"),
+        "collect_now": _("Collect now"),
     }
 
 

@@ -13,6 +13,15 @@ from django.db import connection
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+def die_with_parent() -> None:
+    """Run in the child before exec: if the test run is killed, its helper processes die too
+    (Linux PR_SET_PDEATHSIG) instead of living on and holding ports and files."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
 def test_database_url() -> str:
     """DATABASE_URL of the test database, for processes the tests start."""
     db = connection.settings_dict
@@ -47,8 +56,9 @@ class WorkerProcess:
             "--without-heartbeat", "-Q", self.queues,
         ]  # fmt: skip
         self.proc = subprocess.Popen(
-            cmd, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+            cmd, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, preexec_fn=die_with_parent,
+        )  # fmt: skip
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._ready.wait(timeout):
             self.stop()

@@ -24,6 +24,7 @@ from bonded import services as bonded_services
 from bonded.errors import InsufficientStock
 from config.errors import DomainError
 from customs import services as customs_services
+from customs.errors import CustomsError
 from customs.filings import OrderFiling, OrderLineFiling, WaybillFiling
 from marketplace.errors import CartEmpty, InvalidDelivery, ListingUnavailable, OutOfStock
 from marketplace.models import Listing, Order, OrderEvent, OrderLine
@@ -297,6 +298,11 @@ def order_place(
         except IntegrityError:
             # Two checkouts drew the same random number at once: draw again.
             logger.warning("order number collision, retrying")
+        except CustomsError as refusal:
+            # The risk hit customs made for this refusal went with the rollback: keep it.
+            order_no, ebc_code = getattr(refusal, "filing", ("", ""))
+            customs_services.refusal_record(refusal=refusal, order_no=order_no, ebc_code=ebc_code)
+            raise
     raise DomainError(_("Could not place the order; try again."), code="order_place_failed")
 
 
@@ -381,10 +387,14 @@ def _place(*, shopper, lines, delivery, route: Route, channel: str, actor: str) 
             order=order, from_state="", to_state=Order.State.PLACED, at=now, actor=actor,
             note=f"channel {channel}",
         )  # fmt: skip
-        customs_services.declarations_create_for_order(
-            order=order_filing(order, lines=order_lines, listings=listings),
-            waybill=waybill_filing(order, lines=order_lines, listings=listings),
-        )
+        try:
+            customs_services.declarations_create_for_order(
+                order=order_filing(order, lines=order_lines, listings=listings),
+                waybill=waybill_filing(order, lines=order_lines, listings=listings),
+            )
+        except CustomsError as refusal:
+            refusal.filing = (order.number, merchant.code)  # for the hit kept after rollback
+            raise
         orders.append(order)
     return orders
 
@@ -424,6 +434,7 @@ def order_filing(order: Order, *, lines: Sequence[OrderLine], listings: dict) ->
                 hs_code=line.hs_code,
                 vat_rate=listings[line.listing_id].tax_category.vat_rate,
                 consumption_tax_rate=listings[line.listing_id].tax_category.consumption_rate,
+                duty_rate=listings[line.listing_id].tax_category.duty_rate,
             )
             for line in lines
         ),

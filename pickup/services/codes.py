@@ -67,7 +67,7 @@ def pickup_code_issue(*, order) -> PickupCode:
     existing = PickupCode.objects.filter(order=order).first()
     if existing:
         return existing
-    if getattr(order, "delivery_mode", "pickup") != "pickup":
+    if order.delivery_mode != "pickup":
         raise NotAPickupOrder(order_no=order.number)
     open_codes = list(_open_codes().values_list("order__number", "code_hash"))
     for _attempt in range(20):
@@ -82,7 +82,7 @@ def pickup_code_issue(*, order) -> PickupCode:
         with transaction.atomic():
             return PickupCode.objects.create(
                 order=order,
-                counter_code=getattr(order, "counter_code", "") or "",
+                counter_code=order.counter_code,
                 salt=salt,
                 code_hash=code_hash(order_no=order.number, code=code),
             )

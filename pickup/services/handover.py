@@ -4,7 +4,6 @@ Every entry is written to the audit log, right or wrong. A refusal is raised onl
 transaction that recorded it has committed, so the log and the lock counts keep it.
 """
 
-import hmac
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,8 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from bonded.models import Location
-from config.crypto import keyed_hash
 from config.errors import DomainError
+from marketplace.services import order_deliver
+from marketplace.services.shoppers import shopper_identity_matches
 from pickup.errors import (
     CodeUsed,
     CodeWrong,
@@ -23,6 +23,8 @@ from pickup.errors import (
     Locked,
     NotAPickupOrder,
     NotReady,
+    OrderClosed,
+    PickupError,
     WrongCounter,
 )
 from pickup.models import Attempt, Kiosk, PickupCode
@@ -30,6 +32,7 @@ from pickup.services.attempts import attempt_record, locked_until, tries_left
 from pickup.services.codes import code_find
 
 READY_STATE = "released"
+CLOSED_STATES = {"cancelled", "expired", "rejected", "returned"}
 Kind, Outcome = Attempt.Kind, Attempt.Outcome
 
 
@@ -67,7 +70,7 @@ def _check_code(kiosk: Kiosk, code: str) -> tuple[PickupCode | None, DomainError
         attempt_record(kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.WRONG, reason="code_wrong")
         return None, CodeWrong(tries_left=tries_left(kiosk=kiosk))
     order = found.order
-    if getattr(order, "delivery_mode", "pickup") != "pickup":
+    if order.delivery_mode != "pickup":
         attempt_record(
             kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.REFUSED, order=order, reason="mode"
         )
@@ -85,21 +88,12 @@ def _check_code(kiosk: Kiosk, code: str) -> tuple[PickupCode | None, DomainError
     return found, None
 
 
-def _ready_refusal(order) -> NotReady | None:
-    if order.state != READY_STATE or not getattr(order, "paid_at", None):
+def _ready_refusal(order) -> PickupError | None:
+    if order.state in CLOSED_STATES:
+        return OrderClosed(order_no=order.number, state=order.state)
+    if order.state != READY_STATE or order.paid_at is None:
         return NotReady(order_no=order.number, state=order.state)
     return None
-
-
-def _identity_matches(shopper, *, last6: str, full_id: str) -> bool:
-    try:
-        from marketplace.services.shoppers import shopper_identity_matches
-    except ImportError:  # marketplace's check not merged yet: the same rule, compared here
-        if full_id:
-            return hmac.compare_digest(keyed_hash(full_id), shopper.resident_id_hash)
-        plain = (shopper.resident_id or "").upper()
-        return len(last6) == 6 and hmac.compare_digest(plain[-6:], last6)
-    return shopper_identity_matches(shopper=shopper, last6=last6, full_id=full_id)
 
 
 def _check_identity(kiosk: Kiosk, order, *, last6: str, full_id: str) -> DomainError | None:
@@ -108,7 +102,8 @@ def _check_identity(kiosk: Kiosk, order, *, last6: str, full_id: str) -> DomainE
         attempt_record(kiosk=kiosk, kind=Kind.IDENTITY, outcome=Outcome.LOCKED, order=order)
         return Locked(until=until, scope="order")
     last6, full_id = (last6 or "").strip().upper(), (full_id or "").strip().upper()
-    if (last6 or full_id) and _identity_matches(order.shopper, last6=last6, full_id=full_id):
+    matches = shopper_identity_matches(shopper=order.shopper, last6=last6, full_id=full_id)
+    if (last6 or full_id) and matches:
         attempt_record(kiosk=kiosk, kind=Kind.IDENTITY, outcome=Outcome.OK, order=order)
         return None
     attempt_record(
@@ -182,8 +177,6 @@ def pickup_handover(
     The code row is locked for the whole handover, so two taps of confirm (or two kiosks)
     queue behind each other and the second sees the code used.
     """
-    from marketplace.services import order_deliver
-
     result = None
     with transaction.atomic():
         kiosk = _lock_kiosk(kiosk)

@@ -4,6 +4,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from marketplace.models import Listing, Shopper
+from marketplace.services import CartLine, PickupDelivery, order_place, payment_start
 from marketplace.services.shoppers import shopper_register
 from pickup.errors import BarcodeUnknown
 from pickup.models import Kiosk
@@ -39,8 +40,6 @@ def walkin_order(*, kiosk: Kiosk, shopper: Shopper, barcodes: list[str]) -> list
 
     One scan is one unit; marketplace may split the cart into one order per merchant.
     """
-    from marketplace.services import CartLine, PickupDelivery, order_place, payment_start
-
     counts = Counter(b.strip() for b in barcodes if b.strip())
     if not counts:
         raise BarcodeUnknown(barcode="")

@@ -235,7 +235,17 @@
           var released = order.state === "released";
           div.querySelector(".state").textContent = released ? UI.ready : UI.waiting + " · " + order.state;
           div.querySelector(".pickup-code").hidden = !released;
-          if (released) div.classList.add("ready");
+          if (released && !div.classList.contains("ready")) {
+            div.classList.add("ready");
+            var go = document.createElement("button");
+            go.type = "button";
+            go.className = "primary";
+            go.dataset.action = "collect-now";
+            go.dataset.code = div.querySelector(".pickup-code").textContent;
+            go.textContent = UI.collect_now;
+            div.appendChild(go);
+            go.focus();
+          }
         }, function () {});
       });
     }, POLL_MS);
@@ -259,6 +269,13 @@
     else if (button.dataset.action === "reset") reset();
     else if (button.dataset.action === "print") window.print();
     else if (button.dataset.action === "place") place();
+    else if (button.dataset.action === "collect-now") {
+      var code = button.dataset.code;
+      setMode("collect");
+      var form = document.querySelector("#collect form[data-action=lookup]");
+      form.code.value = code;
+      lookup(form);
+    }
   });
   document.addEventListener("keydown", function (event) {
     if (event.key === "F1") { event.preventDefault(); setMode("collect"); }

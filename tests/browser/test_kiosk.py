@@ -4,7 +4,6 @@ import pytest
 
 from tests.customs.conftest import sandbox, sandbox_process  # noqa: F401
 from tests.pickup import factories
-from tests.pickup.factories import ORDERS_LANDED
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -64,7 +63,6 @@ def released_order(settings, request):
     return key, placed["pickup_code"], world.paste.item.barcode, ID
 
 
-@pytest.mark.skipif(not ORDERS_LANDED, reason="needs marketplace orders (order_place, payments)")
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_kiosk_collect_flow_with_scanner_input(page, screenshot, released_order, language):
     key, code, barcode, resident_id = released_order
@@ -110,3 +108,44 @@ def test_kiosk_collect_flow_with_scanner_input(page, screenshot, released_order,
     page.emulate_media(media="print")
     assert page.locator(".modes").is_hidden()
     screenshot(page, f"kiosk-receipt-print-{language}")
+
+
+def test_kiosk_walk_in_registers_orders_and_watches_release(page, screenshot, settings, request):
+    from django.test import Client
+
+    from marketplace.models import Order
+    from tests.pickup.test_flow import ID, file_now, pay, release, world_for
+
+    request.getfixturevalue("sandbox")
+    world = world_for(settings)
+    _kiosk, key = factories.kiosk("C-ZZ1")
+    sign_in(page, key)
+    page.keyboard.press("F2")
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'real_name'")
+    page.keyboard.type("王芳")
+    page.keyboard.press("Tab")
+    page.keyboard.type(ID)
+    page.keyboard.press("Tab")
+    page.keyboard.type("13912345678")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-stage=order]:not([hidden])")
+    assert "002X" in page.inner_text("#message") and ID not in page.content()
+    for _ in range(2):
+        page.keyboard.type(world.paste.item.barcode)
+        page.keyboard.press("Enter")
+    assert page.locator(".cart li").count() == 2
+    page.click("[data-action=place]")
+    page.wait_for_selector(".pay-order .qr svg")
+    screenshot(page, "kiosk-walkin-pay")
+    order = Order.objects.get()
+    assert order.counter_code == "C-ZZ1" and order.lines.get().quantity == 2
+    file_now()
+    pay(Client(), order.number)
+    release(order.number)
+    page.wait_for_selector(".pay-order.ready")
+    assert page.locator(".pay-order .pickup-code").is_visible()
+    assert page.locator("#journey li.done").count() == 4  # registration to payment
+    screenshot(page, "kiosk-walkin-released")
+    page.click("[data-action=collect-now]")  # straight on to step 5 with this order
+    page.wait_for_selector("#collect [data-stage=identity]:not([hidden])")
+    assert order.number in page.inner_text("#collect [data-stage=identity]")

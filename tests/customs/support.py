@@ -15,7 +15,7 @@ import requests
 from django.conf import settings
 
 from customs.signing import signed_headers
-from tests.support import BASE_DIR
+from tests.support import BASE_DIR, die_with_parent
 
 
 class SandboxProcess:
@@ -38,8 +38,9 @@ class SandboxProcess:
             cmd.append("--no-push")
         env = {**os.environ, "CUSTOMS_GATEWAY_SECRET": self.secret}
         self.proc = subprocess.Popen(
-            cmd, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
+            cmd, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, preexec_fn=die_with_parent,
+        )  # fmt: skip
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._ready.wait(timeout):
             self.stop()

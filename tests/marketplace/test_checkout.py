@@ -97,14 +97,18 @@ def test_over_stock_names_the_product_and_leaves_nothing_half_written(world):
     nothing_written()
 
 
-def test_a_customs_precheck_refusal_rolls_back_the_reservation(world):
-    from customs.models import PositiveListEntry
+def test_a_customs_precheck_refusal_rolls_back_the_reservation_but_keeps_its_risk_hit(world):
+    from customs.errors import NotOnPositiveList
+    from customs.models import PositiveListEntry, RiskHit
 
     PositiveListEntry.objects.filter(hs_code="3306101000").delete()
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(NotOnPositiveList) as exc:
         place(world, (world.paste, 1))
-    assert getattr(exc.value, "code", "")
+    assert exc.value.code
     nothing_written()
+    hit = RiskHit.objects.get()
+    assert (hit.rule_code, hit.ebc_code) == ("positive_list", world.paste.merchant.code)
+    assert hit.order_no.startswith("BP")
 
 
 def test_over_annual_quota_by_one_fen_says_how_much_room_is_left(world):
@@ -196,3 +200,10 @@ def test_preview_lists_over_quota_and_stock_problems_instead_of_raising(world):
     )
     assert not preview.ok
     assert any("50" in p for p in preview.problems)
+
+
+def test_a_single_item_above_the_transaction_limit_can_be_ordered_with_full_duty(world):
+    world.shoes.price = Decimal("6000.00")
+    world.shoes.save()
+    [order] = place(world, (world.shoes, 1))
+    assert order.tax_total == Decimal("1458.00")  # duty 600 + VAT 13% of 6,600

@@ -108,6 +108,10 @@ def test_rejected_by_customs_cancels_refunds_and_frees_the_stock(world, paid_ord
     assert Refund.objects.filter(payment__order=order).exists()
     assert Reservation.objects.get(reference=order.number).state == "released"
     assert annual_quota_used(shopper=order.shopper) == paid_order.customs_value
+    page = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page.force_login(order.shopper.user, backend="marketplace.auth.PhoneOrUsernameBackend")
+    html = page.get(f"/orders/{order.number}/").content.decode()
+    assert "Customs did not clear this order" in html and order.state_reason[:20] in html
 
 
 def test_held_for_inspection_is_shown(world, paid_order, sandbox):

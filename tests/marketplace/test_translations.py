@@ -46,3 +46,37 @@ def test_compiled_mo_is_up_to_date_with_the_po():
         if catalog.gettext(msgid) != msgstr and "%(n)s" not in msgid
     ]
     assert stale == []
+
+
+def _source_strings() -> set[str]:
+    """gettext strings of the marketplace code and its templates (single-form ones)."""
+    import re
+
+    found: set[str] = set()
+    for path in (BASE_DIR / "marketplace").rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") in {"_", "gettext", "gettext_lazy"}
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                found.add(node.args[0].value)
+    for path in (BASE_DIR / "templates" / "marketplace").glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        found.update(m[1] for m in re.findall(r"{% translate (['\"])(.*?)\1", text))
+        for body in re.findall(
+            r"{% blocktranslate(?! count)[^%]*%}(.*?){% endblocktranslate %}", text
+        ):
+            body = body.replace("%", "%%")  # as makemessages writes a literal % here
+            found.add(re.sub(r"{{ (\w+) }}", r"%(\1)s", body))
+    return found
+
+
+def test_every_marketplace_string_is_in_the_po_file_and_translated():
+    translated = {msgid for msgid, msgstr in po_entries() if msgstr}
+    missing = sorted(s for s in _source_strings() if s and s not in translated)
+    assert missing == []

@@ -8,10 +8,6 @@ from pickup.services import kiosk_create, pickup_code_issue
 from pickup.services.codes import code_for
 from tests.marketplace.factories import LocationFactory, OrderFactory, ShopperFactory
 
-ORDER_FIELDS = {f.name for f in Order._meta.get_fields()}
-# The orders engineer's Order (delivery mode, counter, lines, release times) has landed.
-ORDERS_LANDED = {"delivery_mode", "counter_code", "released_at"} <= ORDER_FIELDS
-
 
 def counter(code: str = "C-ZZ1", *, inside: bool = True) -> Location:
     return LocationFactory(
@@ -33,15 +29,13 @@ def kiosk(counter_code: str = "C-ZZ1", *, name: str = ""):
 def pickup_order(*, counter_code: str = "C-ZZ1", state: str = "released", shopper=None, **kw):
     """A pickup order in `state` with its code issued: (order, code digits)."""
     now = timezone.now()
-    fields = {"state": state, "paid_at": now if state in {"paid", "held", "released"} else None}
-    extra = {"delivery_mode": "pickup", "counter_code": counter_code}
-    if state == "released":
-        extra["released_at"] = now
-    extra |= kw
-    fields |= {k: v for k, v in extra.items() if k in ORDER_FIELDS}
+    fields = {
+        "state": state,
+        "delivery_mode": Order.Delivery.PICKUP,
+        "counter_code": counter_code,
+        "paid_at": now if state in {"paid", "held", "released"} else None,
+        "released_at": now if state == "released" else None,
+    } | kw
     order = OrderFactory(shopper=shopper or ShopperFactory(), **fields)
-    for key, value in extra.items():  # before orders land, the same values as attributes
-        if key not in ORDER_FIELDS:
-            setattr(order, key, value)
     code = pickup_code_issue(order=order)
     return order, code_for(code)

@@ -5,19 +5,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from marketplace.models import Order
 from pickup.models import Attempt, PickupCode
 from pickup.panels import pickup_panel
 from pickup.services import pickup_code_issue
 from pickup.services.codes import code_derive, code_for
 from tests.marketplace.factories import ShopperFactory
 from tests.pickup import factories
-from tests.pickup.factories import ORDERS_LANDED, pickup_order
+from tests.pickup.factories import pickup_order
 
 pytestmark = pytest.mark.django_db
 LOOKUP, IDENTITY = "/api/v1/kiosk/pickups/lookup", "/api/v1/kiosk/pickups/identity"
-needs_orders = pytest.mark.skipif(
-    not ORDERS_LANDED, reason="needs marketplace orders (delivery mode, lines, timeline)"
-)
 
 
 def _wrong(code: str) -> str:
@@ -63,6 +61,9 @@ def test_kiosk_locks_for_15_minutes_after_5_wrong_codes(api, kiosk):
     assert response.status_code == 429
     assert response.data["code"] == "locked"
     assert response.data["extra"]["scope"] == "kiosk"
+    last_wrong = Attempt.objects.filter(outcome="wrong").latest("at").at
+    until = timezone.localtime(last_wrong + timedelta(minutes=15))  # Asia/Shanghai
+    assert until.strftime("%H:%M") in response.data["message"]
     assert Attempt.objects.filter(outcome="locked").count() == 1
     # a quarter of an hour later the kiosk may try again
     Attempt.objects.update(at=timezone.now() - timedelta(minutes=16))
@@ -163,11 +164,10 @@ def test_panel_before_release_is_a_note_without_code(rf, kiosk):
 
 def test_panel_is_empty_for_delivery_orders(rf, kiosk):
     order, _code = pickup_order()
-    order.delivery_mode = "delivery"
+    order.delivery_mode = Order.Delivery.DELIVERY
     assert pickup_panel(order, rf.get("/")) == ""
 
 
-@needs_orders
 def test_lookup_shows_the_order_and_only_the_masked_identity(api, kiosk):
     shopper = ShopperFactory(resident_id="11010519491231002X")
     order, code = pickup_order(shopper=shopper)
@@ -176,3 +176,11 @@ def test_lookup_shows_the_order_and_only_the_masked_identity(api, kiosk):
     assert response.data["order_no"] == order.number
     assert response.data["shopper_masked_id"].endswith("002X")
     assert "11010519491231002X" not in str(response.data)
+
+
+@pytest.mark.parametrize("state", ["cancelled", "expired", "rejected", "returned"])
+def test_code_of_a_closed_order_opens_nothing(api, kiosk, state):
+    _order, code = pickup_order(state=state)
+    response = api.post(LOOKUP, {"code": code})
+    assert response.status_code == 409
+    assert response.data["code"] == "order_closed"

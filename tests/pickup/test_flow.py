@@ -3,11 +3,6 @@ register, order by scanning, pay, filing and release, collect; plus the handover
 
 import pytest
 
-from tests.pickup.factories import ORDERS_LANDED
-
-if not ORDERS_LANDED:  # pragma: no cover - until the orders branch is merged into main
-    pytest.skip("needs marketplace orders (order_place, payments)", allow_module_level=True)
-
 from bonded.models import Move
 from customs import selectors as customs_selectors
 from marketplace import payment_provider
@@ -178,6 +173,7 @@ def test_another_counter_is_refused_and_told_where_the_goods_are(world, released
     assert response.status_code == 409 and response.data["code"] == "wrong_counter"
     assert response.data["extra"]["counter_code"] == "C-ZZ1"
     assert Order.objects.get(number=order_no).state == "released"
+    assert other.get(f"/api/v1/kiosk/orders/{order_no}").status_code == 404  # not its counter
 
 
 def test_handover_before_release_is_refused(world, desk, sandbox, client):
@@ -207,3 +203,42 @@ def test_overdue_uncollected_orders_go_to_staff(released, settings, admin_client
     assert pickups_mark_overdue() == 0  # idempotent
     page = admin_client.get("/admin/pickup/pickupcode/?return_due=yes").content.decode()
     assert order_no in page
+
+
+def test_order_page_shows_the_code_only_once_released(world, sandbox, client):
+    """A web order for pickup: the marketplace order page renders pickup's panel."""
+    from marketplace.services import payment_start
+    from tests.marketplace.support import place
+
+    [order] = place(world, (world.paste, 1))
+    client.force_login(world.shopper.user, backend="marketplace.auth.PhoneOrUsernameBackend")
+    before = client.get(f"/orders/{order.number}/").content.decode()
+    assert "pickup-panel" in before and 'data-testid="pickup-code"' not in before
+    file_now()
+    payment_start(order=order)
+    pay(client, order.number)
+    release(order.number)
+    page = client.get(f"/orders/{order.number}/").content.decode()
+    from pickup.services.codes import code_for
+
+    code = code_for(PickupCode.objects.get(order__number=order.number))
+    assert f'data-testid="pickup-code">{code}<' in page and "<svg" in page
+
+
+def test_the_sweep_issues_codes_for_web_pickup_orders(world):
+    from marketplace.services import HomeDelivery
+    from pickup.tasks import pickup_codes_issue
+    from tests.marketplace.support import place
+
+    [pickup] = place(world, (world.paste, 1))
+    [home] = place(
+        world,
+        (world.paste, 1),
+        delivery=HomeDelivery(
+            consignee="张三", phone="13800000009", district="郑州市", address="经开区 1 号"
+        ),
+    )
+    assert pickup_codes_issue() == 1
+    assert pickup_codes_issue() == 0
+    assert PickupCode.objects.filter(order=pickup).exists()
+    assert not PickupCode.objects.filter(order=home).exists()

@@ -119,4 +119,5 @@ def test_admin_revoke_action(admin_client, kiosk):
     )
     kiosk.refresh_from_db()
     assert kiosk.revoked_at is not None
-    assert admin_client.get("/admin/pickup/kiosk/").status_code == 200
+    page = admin_client.get("/admin/pickup/kiosk/").content.decode()
+    assert kiosk.name in page and 'href="/kiosk/timing/"' in page

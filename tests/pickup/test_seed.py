@@ -22,3 +22,12 @@ def test_seed_makes_one_kiosk_per_zone_counter_with_the_printed_demo_key():
         client.credentials(HTTP_AUTHORIZATION=f"Kiosk {key}")
         assert client.get("/api/v1/kiosk/me").data["counter_code"] == counter_code
     assert not Kiosk.objects.filter(counter__code="C-CITY").exists()
+    # the demo's open pickup orders have their codes, so the kiosk can collect them at once
+    from marketplace.models import Order
+    from pickup.models import PickupCode
+
+    open_pickups = Order.objects.filter(delivery_mode="pickup").exclude(
+        state__in=["cancelled", "expired", "rejected", "returned", "delivered"]
+    )
+    assert open_pickups.exists()
+    assert PickupCode.objects.filter(order__in=open_pickups).count() == open_pickups.count()

@@ -30,3 +30,14 @@ def test_ordering_for_an_unregistered_id_is_refused(api):
     response = api.post(ORDER, {"resident_id": "440524188001010014", "barcodes": ["1"]})
     assert response.status_code == 404
     assert response.data["code"] == "shopper_not_registered"
+
+
+def test_ordering_an_unknown_shelf_barcode_is_refused(api):
+    body = {"real_name": "王芳", "resident_id": "11010519491231002X", "mobile": "13912345678"}
+    assert api.post(REGISTER, body).status_code == 201
+    response = api.post(
+        ORDER, {"resident_id": "11010519491231002X", "barcodes": ["2100009999999"]}, format="json"
+    )
+    assert response.status_code == 404
+    assert response.data["code"] == "barcode_unknown"
+    assert response.data["extra"] == {"barcode": "2100009999999"}
