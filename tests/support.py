@@ -37,43 +37,46 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
-class WorkerProcess:
-    """A real `celery worker` process on the test database and the test broker."""
+class ManagedProcess:
+    """A child process the tests start, read line by line until it says it is ready."""
 
-    def __init__(self, queues: str, concurrency: int = 1, extra_env: dict | None = None):
-        self.queues = queues
-        self.concurrency = concurrency
-        self.extra_env = extra_env or {}
+    name = "process"
+
+    def __init__(self) -> None:
         self.output: list[str] = []
         self.proc: subprocess.Popen | None = None
         self._ready = threading.Event()
 
-    def start(self, timeout: float = 60) -> "WorkerProcess":
-        env = {**os.environ, "DATABASE_URL": test_database_url(), **self.extra_env}
-        cmd = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
-            f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
-            "--without-heartbeat", "-Q", self.queues,
-        ]  # fmt: skip
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def environment(self) -> dict[str, str]:
+        return dict(os.environ)
+
+    def on_line(self, line: str) -> bool:
+        """Return True when this line shows the process is ready."""
+        raise NotImplementedError
+
+    def start(self, timeout: float = 60):
         self.proc = subprocess.Popen(
-            cmd, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, preexec_fn=die_with_parent,
+            self.command(), cwd=BASE_DIR, env=self.environment(), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent,
         )  # fmt: skip
         threading.Thread(target=self._pump, daemon=True).start()
         if not self._ready.wait(timeout):
             self.stop()
-            raise RuntimeError("worker did not start:\n" + "".join(self.output[-40:]))
+            raise RuntimeError(f"{self.name} did not start:\n" + "".join(self.output[-40:]))
         return self
 
     def _pump(self) -> None:
         assert self.proc and self.proc.stdout
         for line in self.proc.stdout:
             self.output.append(line)
-            if " ready." in line:
+            if self.on_line(line):
                 self._ready.set()
 
     def kill(self) -> None:
-        """SIGKILL: the worker dies mid-task, as in a power cut."""
+        """SIGKILL: the process dies mid-work, as in a power cut."""
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
@@ -86,6 +89,31 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+
+
+class WorkerProcess(ManagedProcess):
+    """A real `celery worker` process on the test database and the test broker."""
+
+    name = "worker"
+
+    def __init__(self, queues: str, concurrency: int = 1, extra_env: dict | None = None):
+        super().__init__()
+        self.queues = queues
+        self.concurrency = concurrency
+        self.extra_env = extra_env or {}
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel=INFO",
+            f"--concurrency={self.concurrency}", "--without-gossip", "--without-mingle",
+            "--without-heartbeat", "-Q", self.queues,
+        ]  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "DATABASE_URL": test_database_url(), **self.extra_env}
+
+    def on_line(self, line: str) -> bool:
+        return " ready." in line
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.1):

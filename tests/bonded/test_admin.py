@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 def staff(client):
     user = User.objects.create_superuser("boss", "boss@example.com", "pw-unused-123")
     client.force_login(user)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the assertions read the English messages
     return client
 
 
@@ -42,6 +43,12 @@ def test_receipt_form_names_each_bad_line_and_writes_nothing(staff, zone):
     assert response.status_code == 200
     text = response.content.decode()
     assert "Line 2" in text and "Line 3" in text
+    chinese = staff.post(
+        "/admin/bonded/move/receive/",
+        {"reference": "R", "location": zone.storage.pk, "entry_declaration_no": "E", "lines": "X"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert "第 1 行" in chinese.content.decode()
     assert not Move.objects.filter(reference="RCV-ADMIN-2").exists()
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -15,46 +13,37 @@ import requests
 from django.conf import settings
 
 from customs.signing import signed_headers
-from tests.support import BASE_DIR, die_with_parent
+from tests.support import ManagedProcess
 
 
-class SandboxProcess:
+class SandboxProcess(ManagedProcess):
+    """The sandbox authority on a free port; `base` is its URL once it listens."""
+
+    name = "sandbox"
+
     def __init__(self, db_path: Path, *, callback_url: str = "") -> None:
+        super().__init__()
         self.db_path = db_path
         self.callback_url = callback_url
-        self.output: list[str] = []
-        self.proc: subprocess.Popen | None = None
         self.base = ""
         self.secret = settings.CUSTOMS_GATEWAY_SECRET
-        self._ready = threading.Event()
 
-    def start(self, timeout: float = 60) -> SandboxProcess:
+    def command(self) -> list[str]:
         cmd = [
             sys.executable, "manage.py", "run_customs_sandbox", "--port", "0",
             "--db", str(self.db_path), "--latency-ms", "0",
             "--callback-url", self.callback_url,
         ]  # fmt: skip
-        if not self.callback_url:
-            cmd.append("--no-push")
-        env = {**os.environ, "CUSTOMS_GATEWAY_SECRET": self.secret}
-        self.proc = subprocess.Popen(
-            cmd, cwd=BASE_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, preexec_fn=die_with_parent,
-        )  # fmt: skip
-        threading.Thread(target=self._pump, daemon=True).start()
-        if not self._ready.wait(timeout):
-            self.stop()
-            raise RuntimeError("sandbox did not start:\n" + "".join(self.output[-40:]))
-        return self
+        return cmd if self.callback_url else [*cmd, "--no-push"]
 
-    def _pump(self) -> None:
-        assert self.proc and self.proc.stdout
-        for text in self.proc.stdout:
-            self.output.append(text)
-            found = re.search(r"listening on (http://\S+)", text)
-            if found:
-                self.base = found.group(1)
-                self._ready.set()
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, "CUSTOMS_GATEWAY_SECRET": self.secret}
+
+    def on_line(self, line: str) -> bool:
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            self.base = found.group(1)
+        return bool(found)
 
     @property
     def customs_url(self) -> str:
@@ -85,15 +74,6 @@ class SandboxProcess:
             outage=False, inspection_rate=0.0, ciq_inspection_rate=0.0, reject_ebc_codes=[],
             reject_hs_codes=[],
         )  # fmt: skip
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 def drive(order_no: str, *, until=("released", "rejected", "cancelled"), timeout: float = 20):
