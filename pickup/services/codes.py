@@ -1,8 +1,9 @@
 """Pickup codes: six digits derived from the order number and a random salt.
 
 The digits are HMAC(key, order number + salt) mod 10^6, so the order page can show them again
-while the table keeps only the salt and a keyed hash of (order number, digits): a copy of the
-database without FIELD_ENCRYPTION_KEY cannot recover or test a code offline.
+while the table keeps only the salt, a keyed hash of the digits (the lookup index) and a keyed
+hash of (order number, digits): a copy of the database without FIELD_ENCRYPTION_KEY cannot
+recover or test a code offline.
 """
 
 import hashlib
@@ -36,6 +37,10 @@ def code_hash(*, order_no: str, code: str) -> str:
     return hmac.new(_key(b"hash"), f"{order_no}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def digits_hash(code: str) -> str:
+    return hmac.new(_key(b"digits"), code.encode(), hashlib.sha256).hexdigest()
+
+
 def code_for(pickup_code: PickupCode) -> str:
     """The digits of an issued code (for the shopper's own order page only)."""
     return code_derive(order_no=pickup_code.order.number, salt=pickup_code.salt)
@@ -52,9 +57,10 @@ def code_find(*, code: str) -> PickupCode | None:
     code = "".join(code.split())
     if len(code) != CODE_DIGITS or not code.isdigit():
         return None
-    for pk, order_no, stored in _open_codes().values_list("pk", "order__number", "code_hash"):
-        if hmac.compare_digest(code_hash(order_no=order_no, code=code), stored):
-            return PickupCode.objects.select_related("order", "order__shopper").get(pk=pk)
+    candidates = _open_codes().filter(digits_hash=digits_hash(code))
+    for found in candidates.select_related("order", "order__shopper"):
+        if hmac.compare_digest(code_hash(order_no=found.order.number, code=code), found.code_hash):
+            return found
     return None
 
 
@@ -69,14 +75,10 @@ def pickup_code_issue(*, order) -> PickupCode:
         return existing
     if order.delivery_mode != "pickup":
         raise NotAPickupOrder(order_no=order.number)
-    open_codes = list(_open_codes().values_list("order__number", "code_hash"))
     for _attempt in range(20):
         salt = secrets.token_hex(16)
         code = code_derive(order_no=order.number, salt=salt)
-        if not any(
-            hmac.compare_digest(code_hash(order_no=no, code=code), stored)
-            for no, stored in open_codes
-        ):
+        if not _open_codes().filter(digits_hash=digits_hash(code)).exists():
             break
     try:
         with transaction.atomic():
@@ -85,6 +87,7 @@ def pickup_code_issue(*, order) -> PickupCode:
                 counter_code=order.counter_code,
                 salt=salt,
                 code_hash=code_hash(order_no=order.number, code=code),
+                digits_hash=digits_hash(code),
             )
     except IntegrityError:
         return PickupCode.objects.get(order=order)  # a concurrent first display issued it
