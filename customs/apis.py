@@ -14,6 +14,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.tasks import send_on_commit
 from customs import selectors, services
 from customs.errors import BadSignature, InvalidMessage
 from customs.signing import MAX_SKEW_SECONDS, SignatureError, verify
@@ -60,17 +61,8 @@ class ReceiptPushApi(APIView):
             raise InvalidMessage('expected JSON {"receipts": [...]}') from exc
         with transaction.atomic():
             new_ids = services.receipts_record(receipts=rows, source="push")
-
-            def enqueue() -> None:
-                from customs.tasks import receipt_process
-
-                try:
-                    for receipt_id in new_ids:
-                        receipt_process.apply_async((receipt_id,), retry=False)
-                except Exception:  # broker down: the sweep applies stored receipts
-                    logger.warning("broker unavailable: receipts wait for the sweep")
-
-            transaction.on_commit(enqueue)
+            for receipt_id in new_ids:
+                send_on_commit("customs.tasks.receipt_process", args=(receipt_id,))
         return Response({"recorded": len(new_ids), "received": len(rows)})
 
 

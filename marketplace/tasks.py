@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from celery import current_app, shared_task
+from celery import shared_task
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
+
+from config.tasks import send_on_commit
 
 logger = logging.getLogger(__name__)
 SWEEP_MARK = "marketplace:clearance-sweep-mark"
@@ -16,14 +17,7 @@ SWEEP_MARK = "marketplace:clearance-sweep-mark"
 
 def enqueue(name: str, **kwargs) -> None:
     """Send after commit; with the broker down the durable state waits for the sweeps."""
-
-    def send() -> None:
-        try:
-            current_app.send_task(name, kwargs=kwargs, retry=False)
-        except Exception:
-            logger.warning("broker unavailable: %s waits for its sweep", name)
-
-    transaction.on_commit(send)
+    send_on_commit(name, kwargs=kwargs)
 
 
 @shared_task(name="marketplace.tasks.clearance_changed", acks_late=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from config.errors import DomainError
+from config.tasks import send_on_commit
 from customs.models import ClearanceEvent, Declaration, OrderClearance
 from customs.services import release
 from customs.services.states import (
@@ -26,16 +26,7 @@ S = Declaration.State
 def _announce(order_no: str, state: str) -> None:
     """Tell the listeners after commit; a lost message is caught by their own sweep."""
     for name in settings.CUSTOMS_CLEARANCE_LISTENERS:
-
-        def send(name=name) -> None:
-            try:
-                current_app.send_task(
-                    name, kwargs={"order_no": order_no, "state": state}, retry=False
-                )
-            except Exception:  # broker down: the durable state is in the database
-                logger.warning("could not announce %s %s to %s", order_no, state, name)
-
-        transaction.on_commit(send)
+        send_on_commit(name, kwargs={"order_no": order_no, "state": state})
 
 
 def clearance_transition(*, clearance: OrderClearance, to: str, reason: str = "") -> bool:

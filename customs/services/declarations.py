@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from bonded import selectors as bonded_selectors
 from config.crypto import keyed_hash
+from config.tasks import send_on_commit
 from customs import errors
 from customs.filings import OrderFiling, PaymentFiling, WaybillFiling
 from customs.models import Declaration, DeclaredLine, Enterprise, OrderClearance
@@ -32,16 +33,7 @@ def fingerprint(payload: dict, id_hash: str = "") -> str:
 
 def nudge_filing() -> None:
     """After commit, ask a worker to push; if the broker is down the sweep files it later."""
-
-    def send() -> None:
-        from customs.tasks import declarations_push
-
-        try:
-            declarations_push.apply_async(retry=False)
-        except Exception:  # the declaration is durable; the sweep will find it
-            logger.warning("broker unavailable: declarations wait for the sweep")
-
-    transaction.on_commit(send)
+    send_on_commit("customs.tasks.declarations_push")
 
 
 def declaration_transition(*, declaration: Declaration, to: str, info: str = "") -> bool:

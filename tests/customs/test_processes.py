@@ -2,6 +2,7 @@
 5xx answers, a broker that is down when the declaration is created, and pushed receipts."""
 
 import pytest
+from celery import current_app
 from kombu.exceptions import OperationalError
 
 from customs import selectors, services, tasks
@@ -72,11 +73,15 @@ def test_a_4xx_is_not_retried_and_rejects_with_the_reason(zone, sandbox, setting
 def test_declaration_created_while_the_broker_is_down_is_filed_after_it_returns(
     zone, sandbox, celery_worker_process, monkeypatch
 ):
-    def broker_down(*args, **kwargs):
+    refused = []
+
+    def broker_down(name, *args, **kwargs):
+        refused.append(name)
         raise OperationalError("Error 111 connecting to broker. Connection refused.")
 
-    monkeypatch.setattr(tasks.declarations_push, "apply_async", broker_down)
+    monkeypatch.setattr(current_app, "send_task", broker_down)
     order = _file(zone)  # the commit succeeds; the nudge is lost
+    assert "customs.tasks.declarations_push" in refused
     decl = Declaration.objects.get(order_no=order.order_no, kind="order")
     assert decl.state == "pending"
 
