@@ -75,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -100,6 +101,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.csp.csp_nonce",
             ],
         },
     },
@@ -152,6 +154,13 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "marketplace.auth.PhoneOrUsernameBackend",
 ]
+# Web sign-in and registration forms (the API uses AUTH_THROTTLE_RATE): failed sign-ins per
+# account name and per client address, registrations per address, before a lockout of
+# SIGNIN_LOCKOUT_MINUTES (counted in the cache, so every web node agrees).
+SIGNIN_MAX_FAILURES = env.int("SIGNIN_MAX_FAILURES", default=5)
+SIGNIN_MAX_FAILURES_PER_IP = env.int("SIGNIN_MAX_FAILURES_PER_IP", default=20)
+REGISTER_MAX_PER_IP = env.int("REGISTER_MAX_PER_IP", default=10)
+SIGNIN_LOCKOUT_MINUTES = env.int("SIGNIN_LOCKOUT_MINUTES", default=15)
 LOGIN_URL = "marketplace:login"
 LOGIN_REDIRECT_URL = "marketplace:account"
 LOGOUT_REDIRECT_URL = "marketplace:home"
@@ -190,6 +199,17 @@ MEDIA_ROOT = env.str("MEDIA_ROOT", default="") or str(VAR_DIR / "media")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Strict CSP (config/csp.py): nothing from other origins, no inline script, inline <style> only
+# with the response's nonce. {nonce} and {form_targets} are filled in per response; empty
+# turns the header off.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'self'; form-action {form_targets}; frame-ancestors 'none'"
+    ),
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

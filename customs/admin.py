@@ -61,6 +61,9 @@ class DeclarationAdmin(ReadOnlyAdmin):
     readonly_fields = ["xml_preview", "masked_id"]
     inlines = [ReceiptInline]
 
+    class Media:
+        css = {"all": ["css/admin.css"]}  # a style sheet, not a style attribute: strict CSP
+
     @admin.display(description=_("resident ID"))
     def masked_id(self, obj):
         from config.crypto import mask_id
@@ -76,7 +79,7 @@ class DeclarationAdmin(ReadOnlyAdmin):
             sender_code="4101260001",
             sender_name="Bondport",
         ).decode()
-        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", _pretty(xml))
+        return format_html('<pre class="bp-xml">{}</pre>', _pretty(xml))
 
 
 def _pretty(xml: str) -> str:

@@ -76,10 +76,19 @@ class ClearanceOutput(serializers.Serializer):
     changed_at = serializers.DateTimeField()
 
 
+class CanViewClearances(permissions.BasePermission):
+    """Platform and customs staff only: `is_staff` alone also covers merchant staff, who must
+    not read other merchants' filings (found by the IDOR matrix in tests/proof)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_staff and user.has_perm("customs.view_orderclearance"))
+
+
 class OrderClearanceApi(APIView):
     """Staff read of an order's clearance and why (the marketplace uses the selector)."""
 
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [CanViewClearances]
 
     @extend_schema(responses={200: ClearanceOutput})
     def get(self, request, order_no: str):

@@ -1,10 +1,44 @@
 """Forms only shape input; the services decide (and raise DomainError with the field name)."""
 
+import math
+
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from marketplace.selectors.catalog import SORTS
+from marketplace.services.signin_limits import (
+    attempt_failed,
+    attempts_clear,
+    attempts_locked_seconds,
+    signin_subjects,
+)
+
+
+def locked_error(seconds: int) -> ValidationError:
+    minutes = max(1, math.ceil(seconds / 60))
+    return ValidationError(
+        ngettext(
+            "Too many failed attempts. For your safety this is locked; try again in %(minutes)d "
+            "minute.",
+            "Too many failed attempts. For your safety this is locked; try again in %(minutes)d "
+            "minutes.",
+            minutes,
+        )
+        % {"minutes": minutes},
+        code="locked",
+    )
+
+
+class NoEchoTextInput(forms.TextInput):
+    """A visible text input that never renders its value back: a form shown again with errors
+    must not carry the resident ID in its HTML (browser caches, shared counter screens)."""
+
+    def format_value(self, value):
+        return None
 
 
 class RegisterForm(forms.Form):
@@ -17,7 +51,7 @@ class RegisterForm(forms.Form):
         label=_("Resident ID number"),
         max_length=18,
         min_length=18,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=NoEchoTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         help_text=_("18 characters. Stored encrypted; we only ever show the last 4."),
     )
     mobile = forms.CharField(
@@ -45,7 +79,35 @@ class RegisterForm(forms.Form):
         return data
 
 
-class LoginForm(AuthenticationForm):
+class SignInLimitMixin:
+    """Counts failed sign-ins per name and per address (marketplace.services.signin_limits);
+    a locked name or address is refused before the password is even checked."""
+
+    def clean(self):
+        subjects = signin_subjects(request=self.request, username=self.data.get("username", ""))
+        locked = attempts_locked_seconds(subjects=subjects)
+        if locked:
+            raise locked_error(locked)
+        try:
+            data = super().clean()
+        except ValidationError as exc:
+            locked = attempt_failed(subjects=subjects)
+            if locked:
+                raise locked_error(locked) from exc
+            raise
+        attempts_clear(subjects=[s for s in subjects if s.kind == "signin-name"])
+        return data
+
+    @property
+    def is_locked(self) -> bool:
+        return any(e.code == "locked" for e in self.non_field_errors().as_data())
+
+
+class StaffLoginForm(SignInLimitMixin, AdminAuthenticationForm):
+    """The admin's sign-in, under the same limits as the storefront's."""
+
+
+class LoginForm(SignInLimitMixin, AuthenticationForm):
     username = forms.CharField(
         label=_("Mobile number or username"),
         max_length=150,

@@ -10,11 +10,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
 from marketplace.errors import MarketplaceError
-from marketplace.forms import LoginForm, RegisterForm
+from marketplace.forms import LoginForm, RegisterForm, locked_error
 from marketplace.selectors.quota import annual_quota
 from marketplace.selectors.shoppers import shopper_for_user
 from marketplace.services.cart import cart_merge_session
 from marketplace.services.shoppers import shopper_register
+from marketplace.services.signin_limits import (
+    attempt_failed,
+    attempts_locked_seconds,
+    register_subjects,
+)
 
 
 @sensitive_post_parameters("resident_id", "password1", "password2")
@@ -22,6 +27,17 @@ def register(request):
     if request.user.is_authenticated and shopper_for_user(request.user):
         return redirect("marketplace:account")
     form = RegisterForm(request.POST or None)
+    if request.method == "POST":
+        # Every registration attempt counts against the address: registering is also a way to
+        # probe whether a resident ID or mobile is taken, and to mass-create accounts.
+        subjects = register_subjects(request=request)
+        locked = attempts_locked_seconds(subjects=subjects)
+        if not locked:
+            attempt_failed(subjects=subjects)  # this one goes ahead; the next may be locked
+        else:
+            form.is_valid()
+            form.add_error(None, locked_error(locked))
+            return render(request, "marketplace/register.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -50,6 +66,12 @@ class LoginView(auth_views.LoginView):
     template_name = "marketplace/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.is_locked:
+            response.status_code = 429
+        return response
 
     def form_valid(self, form):
         # Keep what the shopper put in the cart before signing in (the session survives login).
