@@ -251,6 +251,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # One name for the pickup-or-delivery choice used by products and checkout.
     "ENUM_NAME_OVERRIDES": {"DeliveryModeEnum": [("pickup", "pickup"), ("delivery", "delivery")]},
+    # <id:...> (config/converters.py): a database id, documented as a bounded integer.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 0, "maximum": 999999999999999999}
+    },
 }
 
 # --- Celery ----------------------------------------------------------------------------------

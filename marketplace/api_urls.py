@@ -1,17 +1,18 @@
 from django.urls import path
 
+import config.converters  # noqa: F401  (registers <id:...>)
 from marketplace import apis, apis_orders
 
 urlpatterns = [
     path("shoppers/register/", apis.ShopperRegisterApi.as_view(), name="api-shopper-register"),
     path("auth/token/", apis.TokenObtainApi.as_view(), name="api-token-obtain"),
     path("products/", apis.ProductListApi.as_view(), name="api-product-list"),
-    path("products/<int:pk>/", apis.ProductDetailApi.as_view(), name="api-product-detail"),
+    path("products/<id:pk>/", apis.ProductDetailApi.as_view(), name="api-product-detail"),
     path("me/", apis.MyProfileApi.as_view(), name="api-me"),
     path("cart/", apis_orders.CartApi.as_view(), name="api-cart"),
     path("cart/items/", apis_orders.CartAddApi.as_view(), name="api-cart-add"),
     path(
-        "cart/items/<int:listing_id>/",
+        "cart/items/<id:listing_id>/",
         apis_orders.CartRemoveApi.as_view(),
         name="api-cart-remove",
     ),

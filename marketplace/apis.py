@@ -209,6 +209,16 @@ class ProductDetailOutput(ProductOutput):
         return DeliveryOptionOutput(catalog.delivery_options(listing=listing), many=True).data
 
 
+class ProductPageOutput(serializers.Serializer):
+    """One page of products as PageNumberPagination answers it (schemathesis found the schema
+    promising a bare list)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProductOutput(many=True)
+
+
 class ProductListApi(APIView):
     permission_classes = [AllowAny]
 
@@ -231,7 +241,7 @@ class ProductListApi(APIView):
             FilterSerializer,
             OpenApiParameter("page", int, description="Page number, from 1"),
         ],
-        responses={200: ProductOutput(many=True), 400: ErrorSerializer},
+        responses={200: ProductPageOutput, 400: ErrorSerializer, 404: ErrorSerializer},
         auth=[],
     )
     def get(self, request):

@@ -1,13 +1,14 @@
 from django.urls import path
 
+import config.converters  # noqa: F401  (registers <id:...>)
 from marketplace.views import accounts, orders, payments, storefront
 
 app_name = "marketplace"
 urlpatterns = [
     path("", storefront.home, name="home"),
     path("products/", storefront.product_list, name="product_list"),
-    path("products/<int:pk>/", storefront.product_detail, name="product_detail"),
-    path("products/<int:pk>/image.svg", storefront.product_image, name="product_image"),
+    path("products/<id:pk>/", storefront.product_detail, name="product_detail"),
+    path("products/<id:pk>/image.svg", storefront.product_image, name="product_image"),
     path("register/", accounts.register, name="register"),
     path("login/", accounts.LoginView.as_view(), name="login"),
     path("logout/", accounts.LogoutView.as_view(), name="logout"),
