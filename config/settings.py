@@ -452,6 +452,15 @@ PAYMENT_PROVIDER_SECRET = env.str("PAYMENT_PROVIDER_SECRET", default="") or _loc
 )
 # Notifications older (or newer) than this many seconds are refused as stale.
 PAYMENT_NOTIFY_MAX_AGE_SECONDS = env.int("PAYMENT_NOTIFY_MAX_AGE_SECONDS", default=300)
+# The sandbox provider re-sends notifications still unacknowledged after this many seconds
+# (as a real provider does), checked as often: a notification lost with the broker is re-sent.
+PAYMENT_NOTIFY_SWEEP_SECONDS = env.float("PAYMENT_NOTIFY_SWEEP_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE |= {
+    "marketplace-sandbox-notify-sweep": {
+        "task": "marketplace.tasks.sandbox_notify_sweep",
+        "schedule": PAYMENT_NOTIFY_SWEEP_SECONDS,
+    },
+}
 
 # --- Pickup ----------------------------------------------------------------------------------
 # Days a released pickup order may wait at the counter before staff are told to return it.

@@ -9,6 +9,7 @@ import json
 import logging
 import secrets
 import time
+from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -132,3 +133,22 @@ def sandbox_notify(*, token: str) -> bool:
         return True
     logger.warning("sandbox notify of %s answered %s", token[:8], response.status_code)
     return False
+
+
+def sandbox_notify_sweep(*, older_than_seconds: float) -> int:
+    """Like a real provider's retry schedule: notify again every paid charge we have not yet
+    acknowledged. Without it a notification lost with the broker (a Redis restart) would leave
+    a paid order unpaid for ever. Our endpoint applies a payment once, however often told."""
+    from marketplace.models import SandboxCharge
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    tokens = SandboxCharge.objects.filter(
+        state=SandboxCharge.State.PAID, notified_at__isnull=True, paid_at__lt=cutoff
+    ).values_list("token", flat=True)[:200]
+    sent = 0
+    for token in tokens:
+        try:
+            sent += bool(sandbox_notify(token=token))
+        except requests.RequestException:
+            logger.warning("sandbox notify of %s failed; next sweep retries", token[:8])
+    return sent

@@ -100,6 +100,16 @@ def sandbox_notify(self, token: str) -> bool:
     return ok
 
 
+@shared_task(name="marketplace.tasks.sandbox_notify_sweep")
+def sandbox_notify_sweep() -> int:
+    """The sandbox provider re-sends notifications nobody acknowledged (lost messages)."""
+    from django.conf import settings
+
+    from marketplace.payment_provider import sandbox_notify_sweep as sweep
+
+    return sweep(older_than_seconds=settings.PAYMENT_NOTIFY_SWEEP_SECONDS)
+
+
 @shared_task(name="marketplace.tasks.journey_days_roll_up")
 def journey_days_roll_up() -> int:
     """Keep the supervision dashboard's daily journey rollup current (rebuilds whole days)."""
