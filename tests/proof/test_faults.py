@@ -52,15 +52,37 @@ class Stack:
     tokens: list[str]
     listings: list[int]
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
+    held_down: set[str] = field(default_factory=set)
+    restarts: list[str] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def start_worker(self, name: str) -> WorkerProcess:
         queues = {"filing": "customs_filing", "receipts": "customs_receipts",
                   "default": "default"}[name]  # fmt: skip
         worker = WorkerProcess(queues, concurrency=2, extra_env=self.env).start()
         self.workers[name] = worker
+        self.held_down.discard(name)
         return worker
 
+    def kill_worker(self, name: str) -> None:
+        self.held_down.add(name)  # the test restarts it itself, when it chooses
+        self.workers[name].kill()
+
+    def supervise(self) -> None:
+        """What systemd (Restart=always) or Kubernetes does in production: start again a
+        worker that exited. Celery's Redis transport can exit a worker on a broker restart
+        (kombu restoring unacknowledged messages on a dead connection: "Unrecoverable
+        error"); the durable state and the sweeps make that safe, the supervisor makes it
+        short."""
+        while not self.stopping.wait(0.5):
+            for name, worker in list(self.workers.items()):
+                if name not in self.held_down and worker.proc and worker.proc.poll() is not None:
+                    self.restarts.append(f"supervisor restarted the {name} worker "
+                                         f"(exit {worker.proc.returncode})")  # fmt: skip
+                    self.start_worker(name)
+
     def stop(self) -> None:
+        self.stopping.set()
         for process in [*self.workers.values(), self.beat, self.web, self.sandbox]:
             process.stop()
         self.redis.stop()
@@ -122,6 +144,7 @@ def stack(world, tmp_path, settings):
     try:
         for name in ("filing", "receipts", "default"):
             built.start_worker(name)
+        threading.Thread(target=built.supervise, daemon=True).start()
         yield built
     finally:
         built.stop()
@@ -142,6 +165,7 @@ def settle_and_count(stack: Stack, scenario: str, injected: list[str], placed, p
     deadline = time.monotonic() + 120
     while unsettled() and time.monotonic() < deadline:
         time.sleep(0.5)
+    injected = injected + stack.restarts
     lost = unsettled()
     released = Order.objects.filter(number__in=paid, state="released").count()
     ours = (
@@ -168,6 +192,12 @@ def settle_and_count(stack: Stack, scenario: str, injected: list[str], placed, p
         f"authority={theirs}; units released from bond={moved}, written off={written_off} "
         f"for {released_all} released orders) book differences={len(differences)}"
     )
+    if lost:
+        states = Order.objects.filter(number__in=lost).values_list("state", flat=True)
+        print(f"[{scenario}] lost orders' states: {sorted(states)}")
+        for name, process in [*stack.workers.items(), ("beat", stack.beat), ("web", stack.web)]:
+            print(f"--- {name} (last lines)\n" + "".join(process.output[-25:]))
+            (stack.tmp.parent / f"proof-{name}.log").write_text("".join(process.output))
     assert len(placed) >= 10 and len(paid) == len(placed), "the load itself must go through"
     assert not lost, f"lost: {sorted(lost)}"
     assert duplicated == 0
@@ -196,7 +226,7 @@ def test_worker_killed_while_filing_and_while_applying_receipts(stack):
     placed, _ = stack.burst(10, pay=False)
     wait_until(lambda: _busy(stack.workers["filing"]), timeout=30)
     time.sleep(0.5)
-    stack.workers["filing"].kill()
+    stack.kill_worker("filing")
     injected.append("SIGKILL filing worker mid-send")
     more, _ = stack.burst(10, offset=10, pay=False)  # filed by nobody until the restart
     placed += more
@@ -209,7 +239,7 @@ def test_worker_killed_while_filing_and_while_applying_receipts(stack):
                                     zip(placed, range(len(placed)), strict=True)) if n]  # fmt: skip
     wait_until(lambda: _busy(stack.workers["receipts"]), timeout=60)
     time.sleep(1)
-    stack.workers["receipts"].kill()
+    stack.kill_worker("receipts")
     injected.append("SIGKILL receipts worker while applying receipts")
     time.sleep(2)
     stack.start_worker("receipts")
