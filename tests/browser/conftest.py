@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REQUIRE_SERVICES
+from tests.marketplace.conftest import world  # noqa: F401  (the order world, for journeys)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "ci-artifacts/screenshots"))
