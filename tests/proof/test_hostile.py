@@ -248,7 +248,9 @@ def test_customs_receipt_push_attacks_are_refused(db, client, attack):
 
 
 def _production_env() -> dict:
-    return {**os.environ, "BONDPORT_ENV": "production",
+    # The browser tests' async-safety escape hatch must not leak into a deployment check.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**inherited, "BONDPORT_ENV": "production",
             "SECRET_KEY": "prod-" + secrets.token_urlsafe(50),
             "FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(40),
             "CUSTOMS_GATEWAY_SECRET": secrets.token_urlsafe(30),
