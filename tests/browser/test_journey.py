@@ -45,10 +45,10 @@ def both_languages(page, screenshot, name: str) -> None:
     """Screenshot the page in Chinese, switch to English, screenshot, switch back."""
     screenshot(page, f"{name}-zh")
     page.get_by_role("button", name="English").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     screenshot(page, f"{name}-en")
     page.get_by_role("button", name="中文").click()
-    page.wait_for_function("document.documentElement.lang === 'zh-hans'")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-hans'")
 
 
 def admin_both_languages(page, screenshot, name: str) -> None:
@@ -132,7 +132,9 @@ def test_shopper_orders_pays_and_collects_at_the_counter(
     kiosk.goto(base + "/kiosk/")
     kiosk.fill("#id_key", key)
     kiosk.keyboard.press("Enter")
-    kiosk.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
+    kiosk.wait_for_function(
+        "() => document.activeElement && document.activeElement.name === 'code'"
+    )
     screenshot(kiosk, "journey-11-kiosk-zh")
     kiosk.keyboard.type(code)
     kiosk.keyboard.press("Enter")
@@ -149,7 +151,7 @@ def test_shopper_orders_pays_and_collects_at_the_counter(
     assert kiosk.locator("#journey li.done").count() == 5
     screenshot(kiosk, "journey-14-kiosk-handed-over-zh")
     kiosk.get_by_role("button", name="English").click()
-    kiosk.wait_for_function("document.documentElement.lang === 'en'")
+    kiosk.wait_for_function("() => document.documentElement.lang === 'en'")
     screenshot(kiosk, "journey-15-kiosk-en")
     kiosk_context.close()
     # the shopper's page shows delivered, all five steps

@@ -17,7 +17,7 @@ def sign_in(page, key: str) -> None:
 
 def ready(page) -> None:
     """The kiosk script has run and focused the code input (where a scanner types)."""
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'code'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.name === 'code'")
 
 
 def test_kiosk_signs_in_and_refuses_a_wrong_code_in_both_languages(page, screenshot):
@@ -31,7 +31,7 @@ def test_kiosk_signs_in_and_refuses_a_wrong_code_in_both_languages(page, screens
     assert "提货码无效" in page.inner_text("#message")
     screenshot(page, "kiosk-wrong-code-zh")
     page.get_by_role("button", name="English").click()
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     ready(page)
     assert page.locator("html").get_attribute("lang") == "en"
     page.keyboard.type("000001")
@@ -69,7 +69,7 @@ def test_kiosk_collect_flow_with_scanner_input(page, screenshot, released_order,
     sign_in(page, key)
     if language == "en":
         page.get_by_role("button", name="English").click()
-        page.wait_for_function("document.documentElement.lang === 'en'")
+        page.wait_for_function("() => document.documentElement.lang === 'en'")
         ready(page)
     assert page.locator("html").get_attribute("lang") == language
     page.keyboard.type(code)
@@ -121,7 +121,9 @@ def test_kiosk_walk_in_registers_orders_and_watches_release(page, screenshot, se
     _kiosk, key = factories.kiosk("C-ZZ1")
     sign_in(page, key)
     page.keyboard.press("F2")
-    page.wait_for_function("document.activeElement && document.activeElement.name === 'real_name'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.name === 'real_name'"
+    )
     page.keyboard.type("王芳")
     page.keyboard.press("Tab")
     page.keyboard.type(ID)
