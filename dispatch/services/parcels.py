@@ -34,8 +34,9 @@ GRAM = Decimal("0.001")
 def weight_allowed(declared: Decimal) -> Decimal:
     """Our rule: DISPATCH_WEIGHT_TOLERANCE_PERCENT of the declared weight, at least
     DISPATCH_WEIGHT_TOLERANCE_MIN_KG (a scale's and a box's worth on tiny parcels)."""
-    share = declared * settings.DISPATCH_WEIGHT_TOLERANCE_PERCENT / Decimal(100)
-    return max(share, settings.DISPATCH_WEIGHT_TOLERANCE_MIN_KG).quantize(
+    percent = Decimal(str(settings.DISPATCH_WEIGHT_TOLERANCE_PERCENT))
+    share = declared * percent / Decimal(100)
+    return max(share, Decimal(str(settings.DISPATCH_WEIGHT_TOLERANCE_MIN_KG))).quantize(
         GRAM, rounding=ROUND_HALF_UP
     )
 
