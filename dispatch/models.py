@@ -59,6 +59,7 @@ class Shipment(models.Model):
         related_name="shipments",
     )
     warehouse_code = models.CharField(_("warehouse"), max_length=32)
+    ebc_code = models.CharField(_("merchant code"), max_length=18, blank=True, db_index=True)
     state = models.CharField(
         _("state"), max_length=12, choices=State.choices, default=State.PICKING, db_index=True
     )
@@ -87,7 +88,10 @@ class Shipment(models.Model):
         ordering = ["due_at", "id"]
         verbose_name = _("shipment")
         verbose_name_plural = _("shipments")
-        indexes = [models.Index(fields=["dispatched_at"], name="shipment_dispatched_at")]
+        indexes = [
+            models.Index(fields=["dispatched_at"], name="shipment_dispatched_at"),
+            models.Index(fields=["released_at"], name="shipment_released_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_no} {self.logistics_no}"

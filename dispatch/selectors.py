@@ -118,18 +118,19 @@ class DispatchDay:
         return self.on_time / done if done else None
 
 
-def timeliness_by_day(*, start: date, end: date, now: datetime | None = None) -> list[DispatchDay]:
-    """Per day of release (inclusive range): how many left within the target. Reads one row
-    per shipment in the range (a warehouse's day is hundreds, not millions)."""
+def timeliness_by_day(
+    *, start: datetime, end: datetime, ebc_code: str | None = None, now: datetime | None = None
+) -> list[DispatchDay]:
+    """Per day of release (Asia/Shanghai) in [start, end): how many left within the target.
+    Reads one small row per shipment in the range (a warehouse's day is hundreds of parcels)."""
     now = now or timezone.now()
-    tz = timezone.get_current_timezone()
-    lo = datetime.combine(start, datetime.min.time(), tzinfo=tz)
-    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-    rows = Shipment.objects.filter(released_at__gte=lo, released_at__lt=hi).values_list(
-        "released_at", "due_at", "dispatched_at"
-    )
+    rows = Shipment.objects.filter(released_at__gte=start, released_at__lt=end)
+    if ebc_code:
+        rows = rows.filter(ebc_code=ebc_code)
     days: dict[date, list] = {}
-    for released_at, due_at, dispatched_at in rows:
+    for released_at, due_at, dispatched_at in rows.values_list(
+        "released_at", "due_at", "dispatched_at"
+    ).order_by():
         bucket = days.setdefault(local_day(released_at), [0, 0, 0, 0, 0, []])
         bucket[0] += 1
         if dispatched_at is not None:
@@ -143,10 +144,15 @@ def timeliness_by_day(*, start: date, end: date, now: datetime | None = None) ->
     result = []
     for day in sorted(days):
         released, dispatched, on_time, late, waiting, hours = days[day]
-        hours.sort()
-        median = None
-        if hours:
-            mid = len(hours) // 2
-            median = hours[mid] if len(hours) % 2 else (hours[mid - 1] + hours[mid]) / 2
-        result.append(DispatchDay(day, released, dispatched, on_time, late, waiting, median))
+        result.append(
+            DispatchDay(day, released, dispatched, on_time, late, waiting, _median(hours))
+        )
     return result
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2

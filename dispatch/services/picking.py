@@ -54,6 +54,7 @@ def _shipment_open(order) -> bool:
             shipment = Shipment.objects.create(
                 order_no=order.number,
                 warehouse_code=releases[0].to_location.warehouse.code,
+                ebc_code=order.merchant.code if order.merchant_id else "",
                 consignee=order.consignee,
                 consignee_district=order.consignee_district,
                 logistics_code=waybill.logistics_code,

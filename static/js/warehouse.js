@@ -2,7 +2,8 @@
 // pick count; Esc comes back to the scan field. Scanners type the code and press Enter.
 (function () {
   function primary() {
-    return document.getElementById("fix-primary") || document.getElementById("barcode") ||
+    return document.querySelector("[autofocus]") ||
+      document.getElementById("fix-primary") || document.getElementById("barcode") ||
       document.getElementById("weight") || document.getElementById("dispatch");
   }
   document.addEventListener("keydown", function (e) {
