@@ -97,8 +97,8 @@ def pick_list(wave: Wave) -> list[LocationGroup]:
 
 def open_mismatches(*, wave: Wave | None = None) -> QuerySet[Mismatch]:
     found = Mismatch.objects.filter(resolved_at__isnull=True).select_related("shipment", "line")
-    if wave is not None:
-        found = found.filter(shipment__wave=wave)
+    if wave is not None:  # the walk through the wave: weight stops wait at the packing bench
+        found = found.filter(shipment__wave=wave).exclude(kind=Mismatch.Kind.WEIGHT)
     return found.order_by("created_at", "id")
 
 

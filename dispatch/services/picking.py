@@ -127,9 +127,12 @@ def next_line(wave: Wave) -> PickLine | None:
 
 
 def _stopped_in(wave: Wave) -> Mismatch | None:
+    """A picking stop (wrong item, short pick) halts the wave's walk until fixed; a weight stop
+    belongs to the packing bench and does not."""
     return (
         Mismatch.objects.select_related("shipment", "line")
         .filter(shipment__wave=wave, resolved_at__isnull=True)
+        .exclude(kind=K.WEIGHT)
         .order_by("created_at", "id")
         .first()
     )

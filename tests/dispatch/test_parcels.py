@@ -191,3 +191,22 @@ def test_two_operators_confirming_at_once_issue_once(world, client, sandbox):
         t.join(30)
     assert failures == [] and sorted(results) == [False, True]
     assert Move.objects.filter(reference=shipment.order_no, kind="issue").count() == 1
+
+
+def test_a_weight_stop_at_the_bench_does_not_halt_the_wave(world, client, sandbox):
+    from dispatch.services import shipments_sync, wave_build
+    from tests.dispatch.support import released_delivery_order
+
+    first = released_delivery_order(world, client, (world.paste, 1))
+    second = released_delivery_order(world, client, (world.shoes, 1))
+    shipments_sync()
+    wave = wave_build(actor="test")
+    a = Shipment.objects.get(order_no=first.number)
+    line = a.lines.get()
+    while (line := next_line(wave)) is not None and line.shipment_id == a.pk:
+        pick_scan(wave_id=wave.pk, barcode=line.barcode, actor="picker")
+    with pytest.raises(errors.WeightOutOfTolerance):
+        shipment_pack(shipment_id=a.pk, weight_kg="3", actor="packer")
+    line = next_line(wave)
+    assert line.shipment.order_no == second.number
+    pick_scan(wave_id=wave.pk, barcode=line.barcode, actor="picker")  # not stopped
