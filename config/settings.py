@@ -475,8 +475,9 @@ COURIER_PROVIDER = env.str("COURIER_PROVIDER", default="dispatch.courier.Sandbox
 COURIER_NAME = env.str("COURIER_NAME", default="Bondport Express (sandbox courier)")
 COURIER_CALLBACK_URL = env.str("COURIER_CALLBACK_URL", default=f"{SITE_URL}/courier/callback/")
 # Shared HMAC-SHA256 secret of the courier's callbacks (generated under var/ in the demo).
-COURIER_CALLBACK_SECRET = env.str("COURIER_CALLBACK_SECRET", default="") or _local_secret(
-    "COURIER_CALLBACK_SECRET"
+# Without it in production every callback is refused (the courier must be configured).
+COURIER_CALLBACK_SECRET = env.str("COURIER_CALLBACK_SECRET", default="") or (
+    "" if PRODUCTION else _local_secret("COURIER_CALLBACK_SECRET")
 )
 # Callbacks with a timestamp further than this many seconds from now are refused as stale.
 COURIER_CALLBACK_MAX_AGE_SECONDS = env.int("COURIER_CALLBACK_MAX_AGE_SECONDS", default=300)

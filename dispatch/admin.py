@@ -61,11 +61,15 @@ class TimelinessFilter(admin.SimpleListFilter):
 @admin.register(Shipment)
 class ShipmentAdmin(ReadOnlyAdmin):
     list_display = ["order_no", "wave", "state", "logistics_no", "released_at", "due_at",
-                    "dispatched_at", "delivered_at", "timeliness_display"]  # fmt: skip
+                    "dispatched_at", "delivered_at", "hours_display", "timeliness_display"]  # fmt: skip
     list_filter = ["state", TimelinessFilter, "warehouse_code"]
     search_fields = ["order_no", "logistics_no"]
     inlines = [PickLineInline, MismatchInline]
     actions = ["requeue"]
+
+    @admin.display(description=_("release to dispatch (hours)"))
+    def hours_display(self, obj) -> str:
+        return f"{obj.release_to_dispatch().total_seconds() / 3600:.1f}"
 
     @admin.display(description=_("timeliness"))
     def timeliness_display(self, obj) -> str:

@@ -161,10 +161,9 @@ def courier_callback_verify(
     *, body: bytes, timestamp: str, nonce: str, signature: str
 ) -> CourierCallback:
     """Refuse badly signed, stale, replayed or malformed callbacks (logged, never the body)."""
-    expected = couriers.sign(
-        secret=settings.COURIER_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce, body=body
-    )
-    if not signature or not hmac.compare_digest(expected, signature):
+    secret = settings.COURIER_CALLBACK_SECRET
+    expected = couriers.sign(secret=secret, timestamp=timestamp, nonce=nonce, body=body)
+    if not secret or not signature or not hmac.compare_digest(expected, signature):
         logger.warning("courier callback refused: bad signature (nonce %s)", nonce[:64])
         raise errors.CallbackRejected(_("Bad signature."), code="bad_signature")
     try:

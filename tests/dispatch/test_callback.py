@@ -115,3 +115,9 @@ def test_the_sandbox_courier_posts_its_callback_over_real_http(
     parcel.refresh_from_db()
     assert parcel.notified_at is not None and parcel.notify_attempts == 1
     assert Order.objects.get(number=shipment.order_no).state == "delivered"
+
+
+def test_without_a_secret_every_callback_is_refused(client, parcel, settings):
+    body, headers = courier.signed_callback(parcel)
+    settings.COURIER_CALLBACK_SECRET = ""
+    assert post(client, body, headers).status_code == 403
