@@ -61,7 +61,8 @@ class TimelinessFilter(admin.SimpleListFilter):
 @admin.register(Shipment)
 class ShipmentAdmin(ReadOnlyAdmin):
     list_display = ["order_no", "wave", "state", "logistics_no", "released_at", "due_at",
-                    "dispatched_at", "delivered_at", "hours_display", "timeliness_display"]  # fmt: skip
+                    "dispatched_at", "delivered_at", "hours_display",
+                    "timeliness_display"]  # fmt: skip
     list_filter = ["state", TimelinessFilter, "warehouse_code"]
     search_fields = ["order_no", "logistics_no"]
     inlines = [PickLineInline, MismatchInline]
