@@ -7,4 +7,5 @@ urlpatterns = [
     path("customs/", include("customs.api_urls")),
     path("", include("marketplace.api_urls")),
     path("kiosk/", include("pickup.api_urls")),
+    path("dispatch/", include("dispatch.api_urls")),
 ]
