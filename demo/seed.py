@@ -4,13 +4,13 @@ from collections import defaultdict
 from datetime import date
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from bonded.models import GoodsItem, Location, Move, Warehouse
 from bonded.services import StockLine, stock_receive
 from demo import dispatch_seed, marketplace_seed
 from demo.catalog import demo_items
-from demo.roles import DEMO_USERS
+from demo.roles import CUSTOMS_OFFICER, DEMO_USERS
 
 WAREHOUSE = {
     "code": "ZZBLC",
@@ -53,7 +53,26 @@ def seed_staff() -> int:
             group, group_new = Group.objects.get_or_create(name=demo.role)
             created += group_new
             user.groups.add(group)
+    _grant_customs_liaison()
     return created
+
+
+def _grant_customs_liaison() -> None:
+    """The customs liaison reads every filing, decides inspections and keeps the risk rules
+    and enterprise grades (the clearance API asks for customs.view_orderclearance)."""
+    group, _ = Group.objects.get_or_create(name=CUSTOMS_OFFICER)
+    customs_perms = Permission.objects.filter(content_type__app_label="customs")
+    group.permissions.add(
+        *customs_perms.filter(codename__startswith="view_"),
+        *customs_perms.filter(
+            codename__in=[
+                "change_declaration",
+                "add_riskrule",
+                "change_riskrule",
+                "change_enterprise",
+            ]
+        ),
+    )
 
 
 def seed_zone() -> int:

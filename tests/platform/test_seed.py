@@ -35,3 +35,7 @@ def test_seed_demo_gives_every_staff_role_a_login():
         assert user.is_staff and user.check_password(demo.password)
         if demo.role:
             assert user.groups.filter(name=demo.role).exists()
+    customs = User.objects.get(username="customs")
+    assert customs.has_perm("customs.view_orderclearance")
+    assert customs.has_perm("customs.change_declaration")
+    assert not User.objects.get(username="merchant-au").has_perm("customs.view_orderclearance")
