@@ -6,8 +6,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from marketplace.models import Order
 from marketplace.errors import OrderNotFound
+from marketplace.models import Order
 from marketplace.selectors.orders import order_for_shopper
 from marketplace.selectors.shoppers import shopper_by_resident_id, shopper_for_user
 from pickup.auth import IsKiosk, KioskKeyAuthentication, KioskSessionAuthentication

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.pipeline.report import pct  # noqa: E402
-from bench.pipeline.stack import BASE, PG, Layout, environment  # noqa: E402
+from bench.pipeline.report import pct
+from bench.pipeline.stack import BASE, PG, Layout, environment
 
 OSCAR_VENV = BASE / "var" / "bench-oscar-venv"
 OSCAR_DIR = BASE / "var" / "bench-oscar"
@@ -132,9 +132,13 @@ def oscar(seconds: float) -> dict:
     py = oscar_env()
     fresh_db(OSCAR_DB)
     out = subprocess.run(
-        [str(py), "place.py", str(seconds)], cwd=OSCAR_DIR, check=True, capture_output=True,
-        text=True, env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(OSCAR_DIR)},
-    )  # fmt: skip
+        [str(py), "place.py", str(seconds)],
+        cwd=OSCAR_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(OSCAR_DIR)},
+    )
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return _figures(data["times"], extra={"version": "django-oscar 4.2.1"})
 
@@ -164,21 +168,29 @@ def bondport(seconds: float) -> dict:
     from marketplace.selectors.catalog import visible_listings
     from marketplace.services.checkout import CartLine, PickupDelivery, order_place
 
-    listing = (
-        visible_listings().filter(item__hs_code__in=QUARANTINE_FREE).order_by("price").first()
-    )
+    listing = visible_listings().filter(item__hs_code__in=QUARANTINE_FREE).order_by("price").first()
     shoppers = list(Shopper.objects.filter(user__username__startswith="bench").order_by("pk"))
     delivery = PickupDelivery(counter_code="C-ZZ1")
     times, n = [], 0
     deadline = time.monotonic() + seconds
     with CaptureQueriesContext(connection) as sample:
-        order_place(shopper=shoppers[0], lines=[CartLine(listing.pk, 1)], delivery=delivery,
-                    channel="bench", actor="bench")  # fmt: skip
+        order_place(
+            shopper=shoppers[0],
+            lines=[CartLine(listing.pk, 1)],
+            delivery=delivery,
+            channel="bench",
+            actor="bench",
+        )
     while time.monotonic() < deadline:
         shopper = shoppers[n % len(shoppers)]
         t = time.perf_counter()
-        order_place(shopper=shopper, lines=[CartLine(listing.pk, 1)], delivery=delivery,
-                    channel="bench", actor="bench")  # fmt: skip
+        order_place(
+            shopper=shopper,
+            lines=[CartLine(listing.pk, 1)],
+            delivery=delivery,
+            channel="bench",
+            actor="bench",
+        )
         times.append(time.perf_counter() - t)
         n += 1
     return _figures(times, extra={"sql_queries_per_order": len(sample.captured_queries)})
@@ -203,10 +215,14 @@ def main() -> None:
         "database": "PostgreSQL, synchronous_commit=on, one process, one after the other",
     }
     print(f"in-process placement, one process (load {load}):")
-    print(f"  Bondport order_place        {ours['orders_per_s']}/s  p50 {ours['p50_ms']} ms"
-          f"  p99 {ours['p99_ms']} ms  ({ours['sql_queries_per_order']} SQL statements)")  # fmt: skip
-    print(f"  oscar OrderCreator + stock  {theirs['orders_per_s']}/s  p50 {theirs['p50_ms']} ms"
-          f"  p99 {theirs['p99_ms']} ms")  # fmt: skip
+    print(
+        f"  Bondport order_place        {ours['orders_per_s']}/s  p50 {ours['p50_ms']} ms"
+        f"  p99 {ours['p99_ms']} ms  ({ours['sql_queries_per_order']} SQL statements)"
+    )
+    print(
+        f"  oscar OrderCreator + stock  {theirs['orders_per_s']}/s  p50 {theirs['p50_ms']} ms"
+        f"  p99 {theirs['p99_ms']} ms"
+    )
     print(f"  ratio Bondport / oscar      {ratio}")
     if args.save:
         from bench.pipeline.run import save

@@ -186,8 +186,10 @@ async def rate(plan: Plan, args, out) -> None:
         await asyncio.sleep(max(0.0, due - time.time()))
         if clients.empty():  # more journeys in flight than the cap: the system fell behind
             skipped += 1
-            out.write(json.dumps({"t_start": time.time(), "t_done": time.time(),
-                                  "error": "cap_reached"}) + "\n")  # fmt: skip
+            out.write(
+                json.dumps({"t_start": time.time(), "t_done": time.time(), "error": "cap_reached"})
+                + "\n"
+            )
             continue
         task = asyncio.create_task(one())
         tasks.add(task)
@@ -217,8 +219,18 @@ async def storefront(plan: Plan, args, out) -> None:
                 except httpx.HTTPError as exc:
                     error = f"http:{exc.__class__.__name__}"
                 done = time.time()
-                out.write(json.dumps({"page": kind, "t_start": t, "t_done": done,
-                                      "seconds": done - t, "error": error}) + "\n")  # fmt: skip
+                out.write(
+                    json.dumps(
+                        {
+                            "page": kind,
+                            "t_start": t,
+                            "t_done": done,
+                            "seconds": done - t,
+                            "error": error,
+                        }
+                    )
+                    + "\n"
+                )
 
     await asyncio.gather(*(user(n) for n in range(args.users)))
 

@@ -27,8 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.pipeline import report  # noqa: E402
-from bench.pipeline.stack import (  # noqa: E402
+import contextlib
+
+from bench.pipeline import report
+from bench.pipeline.stack import (
     BASE,
     DB_NAME,
     PG,
@@ -116,24 +118,25 @@ def seed(*, shoppers: int, kiosks_per_counter: int) -> dict:
         bonded_selectors.location_by_code(counters[0])
     ).code
     stock_receive(
-        reference="BENCH-PIPELINE-STOCK", location_code=storage,
+        reference="BENCH-PIPELINE-STOCK",
+        location_code=storage,
         entry_declaration_no="46122026I900000001",
-        lines=[StockLine(x.item.item_no, BENCH_STOCK) for x in listings], actor="bench",
-    )  # fmt: skip
+        lines=[StockLine(x.item.item_no, BENCH_STOCK) for x in listings],
+        actor="bench",
+    )
     plan_shoppers = []
     for n in range(shoppers):
         rid = resident_id(n)
-        shopper_register(real_name=shopper_name(n), resident_id=rid,
-                         mobile=f"139{n:08d}", username=f"bench{n}")  # fmt: skip
+        shopper_register(
+            real_name=shopper_name(n), resident_id=rid, mobile=f"139{n:08d}", username=f"bench{n}"
+        )
         plan_shoppers.append({"last6": rid[-6:], "mobile": f"139{n:08d}"})
     # One password hash for all (hashing is deliberately slow: seconds per hundred).
     get_user_model().objects.filter(username__startswith="bench").update(
         password=make_password("bench-password")
     )
     users = dict(
-        Shopper.objects.filter(user__username__startswith="bench").values_list(
-            "mobile", "user_id"
-        )
+        Shopper.objects.filter(user__username__startswith="bench").values_list("mobile", "user_id")
     )
     tokens = Token.objects.bulk_create(
         [Token(user_id=users[s["mobile"]], key=Token.generate_key()) for s in plan_shoppers]
@@ -192,8 +195,15 @@ def pg_counters() -> dict:
             " tup_updated, tup_deleted FROM pg_stat_database WHERE datname = %s",
             (DB_NAME,),
         ).fetchone()
-    keys = ["xact_commit", "xact_rollback", "tup_returned", "tup_fetched", "tup_inserted",
-            "tup_updated", "tup_deleted"]  # fmt: skip
+    keys = [
+        "xact_commit",
+        "xact_rollback",
+        "tup_returned",
+        "tup_fetched",
+        "tup_inserted",
+        "tup_updated",
+        "tup_deleted",
+    ]
     return dict(zip(keys, row, strict=True))
 
 
@@ -202,10 +212,8 @@ def probe_counts(folder: Path) -> dict[str, int]:
     out: dict[str, int] = {}
     for path in folder.glob("*.json"):
         role = path.name.split(".")[0]
-        try:
+        with contextlib.suppress(ValueError, OSError):
             out[role] = out.get(role, 0) + json.loads(path.read_text())["queries"]
-        except (ValueError, OSError):
-            pass
     return out
 
 
@@ -291,9 +299,7 @@ def integrity(*, drain_seconds: float = 90) -> dict:
     )
     oversold = sum(max(0, row["units"] - BENCH_STOCK) for row in sold)
     bad_balances = Balance.objects.filter(Q(on_hand__lt=0) | Q(reserved__gt=models_f())).count()
-    states = dict(
-        Order.objects.filter(channel="api").values_list("state").annotate(n=Count("id"))
-    )
+    states = dict(Order.objects.filter(channel="api").values_list("state").annotate(n=Count("id")))
     return {
         "lost": lost_count,
         "lost_examples": lost,
@@ -311,13 +317,33 @@ def models_f():
 
 
 # --- one measured run ------------------------------------------------------------------------
-def measure(name: str, stack: Stack, plan_path: Path, *, mode: str, args, extra: list[str],
-            warmup: float, window: float, title: str) -> dict:  # fmt: skip
+def measure(
+    name: str,
+    stack: Stack,
+    plan_path: Path,
+    *,
+    mode: str,
+    args,
+    extra: list[str],
+    warmup: float,
+    window: float,
+    title: str,
+) -> dict:
     out = VAR / f"journeys-{name}.jsonl"
     probe_dir = stack.probe_dir
-    cmd = [sys.executable, str(BASE / "bench" / "pipeline" / "loadgen.py"), "--plan",
-           str(plan_path), "--out", str(out), "--mode", mode,
-           "--seconds", str(warmup + window + args.tail), *extra]  # fmt: skip
+    cmd = [
+        sys.executable,
+        str(BASE / "bench" / "pipeline" / "loadgen.py"),
+        "--plan",
+        str(plan_path),
+        "--out",
+        str(out),
+        "--mode",
+        mode,
+        "--seconds",
+        str(warmup + window + args.tail),
+        *extra,
+    ]
     load_before = load()
     print(f"[{name}] {title}: warm-up {warmup:.0f} s, window {window:.0f} s (load {load_before})")
     gen = subprocess.Popen(cmd, cwd=BASE, env={**os.environ, "PYTHONPATH": str(BASE)})
@@ -354,14 +380,20 @@ def measure(name: str, stack: Stack, plan_path: Path, *, mode: str, args, extra:
 
 def summary(name: str, f: dict) -> str:
     if f["mode"] == "storefront":
-        rows = [(k, f"{v['per_s']}/s p50 {v['p50_ms']} ms p95 {v['p95_ms']} ms")
-                for k, v in f.items() if isinstance(v, dict) and "p95_ms" in v]  # fmt: skip
+        rows = [
+            (k, f"{v['per_s']}/s p50 {v['p50_ms']} ms p95 {v['p95_ms']} ms")
+            for k, v in f.items()
+            if isinstance(v, dict) and "p95_ms" in v
+        ]
         rows.append(("errors", json.dumps(f["errors"])))
         rows.append(("SQL per page", json.dumps(f["sql_queries_per_order"])))
         return f"{name}: {f['title']}\n" + report.table(rows)
     s = lambda k: f"p50 {f[k]['p50']} s  p90 {f[k]['p90']} s  p99 {f[k]['p99']} s"  # noqa: E731
     rows = [
-        ("completed orders/s", f"{f['orders_per_s']} ({f['orders_completed']} in {f['window_s']} s)"),
+        (
+            "completed orders/s",
+            f"{f['orders_per_s']} ({f['orders_completed']} in {f['window_s']} s)",
+        ),
         ("placement", s("placement_s")),
         ("paid -> released", s("paid_to_released_s")),
         ("ordered -> released", s("ordered_to_released_s")),
@@ -370,7 +402,7 @@ def summary(name: str, f: dict) -> str:
         ("SQL per order", json.dumps(f["sql_queries_per_order"])),
         ("CPU ms per order", json.dumps({k: v["cpu_ms_per_order"] for k, v in f["cpu"].items()})),
         ("load average", f"{f['load_average_start']} -> {f['load_average_end']}"),
-    ]  # fmt: skip
+    ]
     return f"{name}: {f['title']}\n" + report.table(rows)
 
 
@@ -392,9 +424,7 @@ def save(parts: dict) -> None:
             "config": closed["config"],
         }
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    report.chart(
-        {k: result[k] for k in ("closed", "rate") if k in result}, CHART
-    )
+    report.chart({k: result[k] for k in ("closed", "rate") if k in result}, CHART)
 
 
 def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
@@ -406,8 +436,12 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
     os.environ.update(environment(layout))
     fresh_database()
     flush_redis()
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE,
-                   env=os.environ.copy(), check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE,
+        env=os.environ.copy(),
+        check=True,
+    )
     import django
 
     django.setup()
@@ -415,8 +449,10 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
 
     plan = seed(shoppers=args.shoppers, kiosks_per_counter=args.kiosks)
     connections.close_all()
-    print(f"seeded in {plan['seed_seconds']} s: {len(plan['shoppers'])} shoppers, "
-          f"{len(plan['listings'])} listings with {BENCH_STOCK} units each")  # fmt: skip
+    print(
+        f"seeded in {plan['seed_seconds']} s: {len(plan['shoppers'])} shoppers, "
+        f"{len(plan['listings'])} listings with {BENCH_STOCK} units each"
+    )
     stack = Stack(layout, probe_dir=probe_dir)
     results = {}
     try:
@@ -425,17 +461,28 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
         plan_path = VAR / "plan.json"
         plan_path.write_text(json.dumps(plan))
         for name, mode, extra, title, warmup, window in runs:
-            figures = measure(name, stack, plan_path, mode=mode, args=args, extra=extra,
-                              warmup=warmup, window=window, title=title)  # fmt: skip
+            figures = measure(
+                name,
+                stack,
+                plan_path,
+                mode=mode,
+                args=args,
+                extra=extra,
+                warmup=warmup,
+                window=window,
+                title=title,
+            )
             figures["config"] = layout.describe() | {"shoppers": len(plan["shoppers"])}
             if mode != "storefront":
                 figures["integrity"] = integrity(drain_seconds=args.drain)
                 connections.close_all()
             print(summary(name, figures))
             if mode != "storefront":
-                print(f"  integrity: {json.dumps(figures['integrity']['duplicated'])} duplicated,"
-                      f" lost {figures['integrity']['lost']},"
-                      f" oversold {figures['integrity']['oversold']}")  # fmt: skip
+                print(
+                    f"  integrity: {json.dumps(figures['integrity']['duplicated'])} duplicated,"
+                    f" lost {figures['integrity']['lost']},"
+                    f" oversold {figures['integrity']['oversold']}"
+                )
             results[name] = figures
     finally:
         stack.stop()
@@ -444,8 +491,11 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="closed,rate,storefront",
-                        help="comma list of: closed, rate, storefront, scaling")  # fmt: skip
+    parser.add_argument(
+        "--only",
+        default="closed,rate,storefront",
+        help="comma list of: closed, rate, storefront, scaling",
+    )
     parser.add_argument("--users", type=int, default=60, help="closed loop virtual shoppers")
     parser.add_argument("--rate", type=float, default=20.0, help="fixed arrival rate, orders/s")
     parser.add_argument("--warmup", type=float, default=20)
@@ -460,27 +510,55 @@ def main() -> None:
     parser.add_argument("--receipts", type=int, default=3, help="customs_receipts concurrency")
     parser.add_argument("--default", type=int, default=2, help="default queue concurrency")
     parser.add_argument("--sync-commit", default="on")
-    parser.add_argument("--poll", type=float, default=0.2)
+    parser.add_argument("--poll", type=float, default=1.0, help="order state poll, seconds")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args()
     only = set(args.only.split(","))
     layout = Layout(
-        web_workers=args.web_workers, web_threads=args.web_threads,
-        workers={"customs_filing": args.filing, "customs_receipts": args.receipts,
-                 "default": args.default},
+        web_workers=args.web_workers,
+        web_threads=args.web_threads,
+        workers={
+            "customs_filing": args.filing,
+            "customs_receipts": args.receipts,
+            "default": args.default,
+        },
         synchronous_commit=args.sync_commit,
-    )  # fmt: skip
+    )
     poll = ["--poll", str(args.poll)]
     runs = []
     if "closed" in only:
-        runs.append(("closed", "closed", ["--users", str(args.users), *poll],
-                     f"closed loop, {args.users} virtual shoppers", args.warmup, args.window))  # fmt: skip
+        runs.append(
+            (
+                "closed",
+                "closed",
+                ["--users", str(args.users), *poll],
+                f"closed loop, {args.users} virtual shoppers",
+                args.warmup,
+                args.window,
+            )
+        )
     if "rate" in only:
-        runs.append(("rate", "rate", ["--rate", str(args.rate), *poll],
-                     f"fixed arrival rate {args.rate:g} orders/s", args.warmup, args.window))  # fmt: skip
+        runs.append(
+            (
+                "rate",
+                "rate",
+                ["--rate", str(args.rate), *poll],
+                f"fixed arrival rate {args.rate:g} orders/s",
+                args.warmup,
+                args.window,
+            )
+        )
     if "storefront" in only:
-        runs.append(("storefront", "storefront", ["--users", "20"],
-                     "storefront list and product pages, 20 users", 5, 30))  # fmt: skip
+        runs.append(
+            (
+                "storefront",
+                "storefront",
+                ["--users", "20"],
+                "storefront list and product pages, 20 users",
+                5,
+                30,
+            )
+        )
     header = {
         "machine": machine(),
         "load_average_at_start": load(),
@@ -493,20 +571,40 @@ def main() -> None:
     if "scaling" in only:
         scaling = []
         for n in (1, 2, 4):
-            one = Layout(web_workers=args.web_workers, web_threads=args.web_threads,
-                         workers={"customs_filing,customs_receipts,default": n},
-                         synchronous_commit=args.sync_commit)  # fmt: skip
-            fig = stack_run(one, args, [(f"workers-{n}", "closed",
-                                         ["--users", str(args.users), *poll],
-                                         f"{n} worker process(es), all queues", args.warmup,
-                                         args.window)])[f"workers-{n}"]  # fmt: skip
+            one = Layout(
+                web_workers=args.web_workers,
+                web_threads=args.web_threads,
+                workers={"customs_filing,customs_receipts,default": n},
+                synchronous_commit=args.sync_commit,
+            )
+            fig = stack_run(
+                one,
+                args,
+                [
+                    (
+                        f"workers-{n}",
+                        "closed",
+                        ["--users", str(args.users), *poll],
+                        f"{n} worker process(es), all queues",
+                        args.warmup,
+                        args.window,
+                    )
+                ],
+            )[f"workers-{n}"]
             fig.pop("timeline", None)
-            scaling.append({"worker_processes": n, "orders_per_s": fig["orders_per_s"],
-                            "p50_release_s": fig["paid_to_released_s"]["p50"],
-                            "p99_release_s": fig["paid_to_released_s"]["p99"],
-                            "errors": fig["errors"], "lost": fig["integrity"]["lost"],
-                            "load_average": fig["load_average_end"],
-                            "window_s": fig["window_s"], "measured_at": fig["measured_at"]})  # fmt: skip
+            scaling.append(
+                {
+                    "worker_processes": n,
+                    "orders_per_s": fig["orders_per_s"],
+                    "p50_release_s": fig["paid_to_released_s"]["p50"],
+                    "p99_release_s": fig["paid_to_released_s"]["p99"],
+                    "errors": fig["errors"],
+                    "lost": fig["integrity"]["lost"],
+                    "load_average": fig["load_average_end"],
+                    "window_s": fig["window_s"],
+                    "measured_at": fig["measured_at"],
+                }
+            )
         parts["worker_scaling"] = scaling
     parts = {k: v | {"header": header} if isinstance(v, dict) else v for k, v in parts.items()}
     if not args.no_save:

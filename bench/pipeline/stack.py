@@ -97,9 +97,13 @@ class Stack:
             "PYTHONPATH": f"{PROBE}{os.pathsep}{BASE}",
         }
         proc = subprocess.Popen(
-            cmd, cwd=BASE, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+            cmd,
+            cwd=BASE,
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
-        )  # fmt: skip
+        )
         self.procs[role] = proc
         deadline = time.monotonic() + 90
         while ready and time.monotonic() < deadline:
@@ -117,33 +121,78 @@ class Stack:
         bindir = Path(sys.executable).parent
         self._start(
             "sandbox",
-            [py, "manage.py", "run_customs_sandbox", "--port", str(SANDBOX_PORT),
-             "--db", str(VAR / "sandbox.sqlite3"), "--latency-ms", "0",
-             "--inspection-rate", "0", "--ciq-inspection-rate", "0"],
+            [
+                py,
+                "manage.py",
+                "run_customs_sandbox",
+                "--port",
+                str(SANDBOX_PORT),
+                "--db",
+                str(VAR / "sandbox.sqlite3"),
+                "--latency-ms",
+                "0",
+                "--inspection-rate",
+                "0",
+                "--ciq-inspection-rate",
+                "0",
+            ],
             "listening on",
-        )  # fmt: skip
+        )
         self._start(
             "web",
-            [str(bindir / "gunicorn"), "config.wsgi", "--workers", str(layout.web_workers),
-             "--threads", str(layout.web_threads), "--bind", f"127.0.0.1:{WEB_PORT}",
-             "--backlog", "2048", "--keep-alive", "30"],
+            [
+                str(bindir / "gunicorn"),
+                "config.wsgi",
+                "--workers",
+                str(layout.web_workers),
+                "--threads",
+                str(layout.web_threads),
+                "--bind",
+                f"127.0.0.1:{WEB_PORT}",
+                "--backlog",
+                "2048",
+                "--keep-alive",
+                "30",
+            ],
             "Booting worker",
-        )  # fmt: skip
+        )
         for queues, concurrency in layout.workers.items():
             role = "worker-" + queues.replace(",", "+")
             self._start(
                 role,
-                [py, "-m", "celery", "-A", "config", "worker", "-Q", queues,
-                 f"--concurrency={concurrency}", "--without-gossip", "--without-mingle",
-                 "--loglevel=WARNING", "-n", f"{role}@%h"],
+                [
+                    py,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "-Q",
+                    queues,
+                    f"--concurrency={concurrency}",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel=WARNING",
+                    "-n",
+                    f"{role}@%h",
+                ],
                 None,
-            )  # fmt: skip
+            )
         self._start(
             "beat",
-            [py, "-m", "celery", "-A", "config", "beat", "--loglevel=WARNING",
-             "--schedule", str(VAR / "celerybeat-schedule")],
+            [
+                py,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "beat",
+                "--loglevel=WARNING",
+                "--schedule",
+                str(VAR / "celerybeat-schedule"),
+            ],
             None,
-        )  # fmt: skip
+        )
         self.wait_web()
         time.sleep(3)  # workers connect to the broker
 
