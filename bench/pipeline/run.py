@@ -496,8 +496,8 @@ def main() -> None:
         default="closed,rate,storefront",
         help="comma list of: closed, rate, storefront, scaling",
     )
-    parser.add_argument("--users", type=int, default=60, help="closed loop virtual shoppers")
-    parser.add_argument("--rate", type=float, default=20.0, help="fixed arrival rate, orders/s")
+    parser.add_argument("--users", type=int, default=16, help="closed loop virtual shoppers")
+    parser.add_argument("--rate", type=float, default=1.0, help="fixed arrival rate, orders/s")
     parser.add_argument("--warmup", type=float, default=20)
     parser.add_argument("--window", type=float, default=60)
     parser.add_argument("--tail", type=float, default=0, help="load kept on after the window")
@@ -554,7 +554,17 @@ def main() -> None:
                 "storefront",
                 "storefront",
                 ["--users", "20"],
-                "storefront list and product pages, 20 users",
+                "storefront list and product pages, 20 users, no think time",
+                5,
+                30,
+            )
+        )
+        runs.append(
+            (
+                "storefront_think",
+                "storefront",
+                ["--users", "20", "--think", "1.0"],
+                "storefront list and product pages, 20 users, 1 s mean think time",
                 5,
                 30,
             )
