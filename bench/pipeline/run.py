@@ -509,6 +509,9 @@ def main() -> None:
     parser.add_argument("--filing", type=int, default=2, help="customs_filing concurrency")
     parser.add_argument("--receipts", type=int, default=3, help="customs_receipts concurrency")
     parser.add_argument("--default", type=int, default=2, help="default queue concurrency")
+    parser.add_argument(
+        "--combined", type=int, default=0, help="one worker group for all queues, concurrency N"
+    )
     parser.add_argument("--sync-commit", default="on")
     parser.add_argument("--poll", type=float, default=1.0, help="order state poll, seconds")
     parser.add_argument("--no-save", action="store_true")
@@ -521,7 +524,9 @@ def main() -> None:
             "customs_filing": args.filing,
             "customs_receipts": args.receipts,
             "default": args.default,
-        },
+        }
+        if not args.combined
+        else {"customs_filing,customs_receipts,default": args.combined},
         synchronous_commit=args.sync_commit,
     )
     poll = ["--poll", str(args.poll)]
