@@ -316,6 +316,50 @@ def models_f():
     return F("on_hand")
 
 
+def profile_start(stack: Stack, seconds: float) -> list[subprocess.Popen]:
+    """py-spy (pip install py-spy) on each process group, only samples holding the GIL (CPU)."""
+    spy = Path(sys.executable).parent / "py-spy"
+    return [
+        subprocess.Popen(
+            [
+                str(spy),
+                "record",
+                "--subprocesses",
+                "--gil",
+                "--nonblocking",
+                "-r",
+                "40",
+                "-d",
+                str(int(seconds)),
+                "-f",
+                "raw",
+                "-o",
+                str(VAR / f"profile-{role}.txt"),
+                "-p",
+                str(proc.pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for role, proc in stack.procs.items()
+        if role != "beat"
+    ]
+
+
+def profile_summary(path: Path, top: int = 25) -> list[tuple[float, str]]:
+    """Share of CPU samples spent inside each of our own functions (inclusive)."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        total += int(n)
+        for frame in set(stack.split(";")):
+            if "site-packages" not in frame and "/lib/python" not in frame:
+                counts[frame] = counts.get(frame, 0) + int(n)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
+    return [(round(100 * n / total, 1), frame) for frame, n in ranked]
+
+
 # --- one measured run ------------------------------------------------------------------------
 def measure(
     name: str,
@@ -352,8 +396,11 @@ def measure(
     started = json.loads(out.read_text().splitlines()[0])["started"]
     time.sleep(max(0.0, started + warmup - time.time()))
     first = Snapshot(stack, gen.pid, probe_dir)
+    spies = profile_start(stack, window) if args.profile else []
     time.sleep(max(0.0, started + warmup + window - time.time()))
     last = Snapshot(stack, gen.pid, probe_dir)
+    for spy in spies:
+        spy.wait()
     load_during = load()
     gen.wait()
     started, records = report.read_records(out)
@@ -515,6 +562,7 @@ def main() -> None:
     parser.add_argument("--sync-commit", default="on")
     parser.add_argument("--poll", type=float, default=1.0, help="order state poll, seconds")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="py-spy each process group")
     args = parser.parse_args()
     only = set(args.only.split(","))
     layout = Layout(
