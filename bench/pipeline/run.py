@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -354,7 +355,7 @@ def profile_summary(path: Path, top: int = 25) -> list[tuple[float, str]]:
         stack, _, n = line.rpartition(" ")
         total += int(n)
         for frame in set(stack.split(";")):
-            if "site-packages" not in frame and "/lib/python" not in frame:
+            if re.search(r"\((bonded|customs|marketplace|pickup|config)/", frame):
                 counts[frame] = counts.get(frame, 0) + int(n)
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
     return [(round(100 * n / total, 1), frame) for frame, n in ranked]
@@ -544,7 +545,7 @@ def main() -> None:
         help="comma list of: closed, rate, storefront, scaling",
     )
     parser.add_argument("--users", type=int, default=16, help="closed loop virtual shoppers")
-    parser.add_argument("--rate", type=float, default=1.0, help="fixed arrival rate, orders/s")
+    parser.add_argument("--rate", type=float, default=1.5, help="fixed arrival rate, orders/s")
     parser.add_argument("--warmup", type=float, default=20)
     parser.add_argument("--window", type=float, default=60)
     parser.add_argument("--tail", type=float, default=0, help="load kept on after the window")
