@@ -561,6 +561,7 @@ def main() -> None:
         "--combined", type=int, default=0, help="one worker group for all queues, concurrency N"
     )
     parser.add_argument("--sync-commit", default="on")
+    parser.add_argument("--prefetch", type=int, default=4, help="CELERY_PREFETCH")
     parser.add_argument("--poll", type=float, default=1.0, help="order state poll, seconds")
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--profile", action="store_true", help="py-spy each process group")
@@ -577,6 +578,7 @@ def main() -> None:
         if not args.combined
         else {"customs_filing,customs_receipts,default": args.combined},
         synchronous_commit=args.sync_commit,
+        prefetch=args.prefetch,
     )
     poll = ["--poll", str(args.poll)]
     runs = []

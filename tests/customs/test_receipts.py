@@ -203,3 +203,23 @@ def test_a_pushed_batch_is_one_task_applied_in_arrival_order(zone, client, monke
     inventory.refresh_from_db()
     assert inventory.state == "concluded"  # 120 then 399, in that order
     assert not Receipt.objects.filter(applied_at__isnull=True).exists()
+
+
+def test_recording_a_batch_keeps_each_guid_once_in_arrival_order(db):
+    rows = [
+        {"guid": g, "declGuid": "d", "orderNo": "BP1", "returnStatus": 2}
+        for g in ("R2", "R1", "R2", "R3")
+    ]
+    ids = services.receipts_record(receipts=rows, source="push")
+    assert [Receipt.objects.get(pk=pk).guid for pk in ids] == ["R2", "R1", "R3"]
+    assert services.receipts_record(receipts=[*rows, {**rows[0], "guid": "R4"}], source="push")
+    assert Receipt.objects.count() == 4
+
+
+def test_a_malformed_receipt_in_a_batch_records_nothing(db):
+    from customs.errors import InvalidMessage
+
+    rows = [{"guid": "OK1", "returnStatus": 2}, {"guid": "BAD", "returnStatus": "x"}]
+    with pytest.raises(InvalidMessage):
+        services.receipts_record(receipts=rows, source="push")
+    assert not Receipt.objects.exists()
