@@ -37,7 +37,7 @@ class Layout:
     prefetch: int = 4
     batch_size: int = 50
     synchronous_commit: str = "on"
-    conn_max_age: int = 60
+    conn_max_age: int = 600  # above the window: PostgreSQL backends are counted by pid
 
     def describe(self) -> dict:
         return {
