@@ -16,4 +16,5 @@ urlpatterns = [
         name="api-orders-pickup-code",
     ),
     path("kiosk/", include("pickup.api_urls")),
+    path("dispatch/", include("dispatch.api_urls")),
 ]

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "customs",
     "marketplace",
     "pickup",
+    "dispatch",
     "supervision",
     "demo",
 ]
@@ -388,7 +389,10 @@ CATALOG_PAGE_SIZE = env.int("CATALOG_PAGE_SIZE", default=24)
 DELIVERY_DOCK_CODE = env.str("DELIVERY_DOCK_CODE", default="ZZ-DOCK")
 DELIVERY_FREIGHT = Decimal(env.str("DELIVERY_FREIGHT", default="10.00"))
 # Panels other apps add to the order page: dotted paths to `panel(order, request) -> str`.
-ORDER_PAGE_PANELS = env.list("ORDER_PAGE_PANELS", default=["pickup.panels.pickup_panel"])
+ORDER_PAGE_PANELS = env.list(
+    "ORDER_PAGE_PANELS",
+    default=["pickup.panels.pickup_panel", "dispatch.panels.dispatch_panel"],
+)
 # How shoppers get text messages: a class with send(mobile=, text=); the demo prints them.
 SMS_SENDER = env.str("SMS_SENDER", default="marketplace.services.notifications.ConsoleSmsSender")
 CELERY_BEAT_SCHEDULE |= {
@@ -445,5 +449,43 @@ CELERY_BEAT_SCHEDULE |= {
     "pickup-issue-codes": {
         "task": "pickup.tasks.pickup_codes_issue",
         "schedule": env.float("PICKUP_CODES_SWEEP_SECONDS", default=60.0),
+    },
+}
+
+# --- Dispatch: delivery orders leave the bonded warehouse -------------------------------------
+# Released delivery orders should leave within this many hours (source: 24-hour dispatch);
+# shipments still in the warehouse this many hours before the deadline show as at risk.
+DISPATCH_TARGET_HOURS = env.int("DISPATCH_TARGET_HOURS", default=24)
+DISPATCH_AT_RISK_HOURS = env.int("DISPATCH_AT_RISK_HOURS", default=4)
+# Our rule: the parcel's measured gross weight may differ from the weight declared on the
+# waybill (CEB511) by at most this percentage, or this many kg for very light parcels.
+DISPATCH_WEIGHT_TOLERANCE_PERCENT = Decimal(
+    env.str("DISPATCH_WEIGHT_TOLERANCE_PERCENT", default="10")
+)
+DISPATCH_WEIGHT_TOLERANCE_MIN_KG = Decimal(
+    env.str("DISPATCH_WEIGHT_TOLERANCE_MIN_KG", default="0.050")
+)
+# At most this many orders per wave of pick lists.
+DISPATCH_WAVE_SIZE = env.int("DISPATCH_WAVE_SIZE", default=20)
+# The group whose members (and superusers) may use the warehouse pages.
+DISPATCH_OPERATOR_GROUP = env.str("DISPATCH_OPERATOR_GROUP", default="Warehouse operator")
+# The courier adapter; the demo's sandbox courier collects parcels and later posts a signed
+# delivery callback to COURIER_CALLBACK_URL from a Celery task.
+COURIER_PROVIDER = env.str("COURIER_PROVIDER", default="dispatch.courier.SandboxCourier")
+COURIER_NAME = env.str("COURIER_NAME", default="Bondport Express (sandbox courier)")
+COURIER_CALLBACK_URL = env.str("COURIER_CALLBACK_URL", default=f"{SITE_URL}/courier/callback/")
+# Shared HMAC-SHA256 secret of the courier's callbacks (generated under var/ in the demo).
+# Without it in production every callback is refused (the courier must be configured).
+COURIER_CALLBACK_SECRET = env.str("COURIER_CALLBACK_SECRET", default="") or (
+    "" if PRODUCTION else _local_secret("COURIER_CALLBACK_SECRET")
+)
+# Callbacks with a timestamp further than this many seconds from now are refused as stale.
+COURIER_CALLBACK_MAX_AGE_SECONDS = env.int("COURIER_CALLBACK_MAX_AGE_SECONDS", default=300)
+# The sandbox courier reports delivery this many seconds after collecting (0: at once).
+COURIER_SANDBOX_DELIVERY_SECONDS = env.float("COURIER_SANDBOX_DELIVERY_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE |= {
+    "dispatch-sweep": {
+        "task": "dispatch.tasks.dispatch_sweep",
+        "schedule": env.float("DISPATCH_SWEEP_SECONDS", default=30.0),
     },
 }

@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/v1/", include("config.api_urls")),
     path("kiosk/", include("pickup.urls")),
     path("supervision/", include("supervision.urls")),
+    path("", include("dispatch.urls")),
     path("", include("marketplace.urls")),
 ]

@@ -91,6 +91,24 @@ class WaybillFiling:
 
 
 @dataclass(frozen=True)
+class WaybillStatusFiling:
+    """A waybill status report (CEB513), filed as the parcel leaves the zone ("L") and when the
+    consignee signs for it ("S"). Our rule: one report per waybill and status."""
+
+    order_no: str
+    logistics_code: str
+    logistics_no: str
+    status: Literal["L", "S"]
+    at: datetime
+    logistics_name: str = ""
+    weight: Decimal | None = None  # measured gross kg, kept with the snapshot (not in CEB513)
+    note: str = ""
+
+    def as_payload(self) -> dict:
+        return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
 class PaymentFiling:
     order_no: str
     ebp_code: str

@@ -83,6 +83,16 @@ LOGISTICS_HEAD = [
     ("consigneeTelephone", "Str50", True),
     ("note", "Str1000", False),
 ]
+# CEB513: waybill status (goods left the zone, delivered), filed by the logistics company.
+LOGISTICS_STATUS_HEAD = [
+    *APP,
+    ("logisticsCode", "Code", True),
+    ("logisticsName", "Str100", True),
+    ("logisticsNo", "Str60", True),
+    ("logisticsStatus", "LogisticsStatus", True),
+    ("logisticsTime", "Time14", True),
+    ("note", "Str1000", False),
+]
 INVENTORY_HEAD = [
     *APP,
     ("orderNo", "Str60", True),
@@ -157,6 +167,7 @@ MESSAGES = {
     "CEB311": ("Order", "OrderHead", ORDER_HEAD, "OrderList", ORDER_LIST),
     "CEB411": ("Payment", "PaymentHead", PAYMENT_HEAD, None, None),
     "CEB511": ("Logistics", "LogisticsHead", LOGISTICS_HEAD, None, None),
+    "CEB513": ("LogisticsStatus", "LogisticsStatusHead", LOGISTICS_STATUS_HEAD, None, None),
     "CEB621": ("Inventory", "InventoryHead", INVENTORY_HEAD, "InventoryList", INVENTORY_LIST),
     "CEB623": ("InvtCancel", "InvtCancelHead", CANCEL_HEAD, None, None),
     "CEB625": ("InvtRefund", "InvtRefundHead", REFUND_HEAD, "InvtRefundList", REFUND_LIST),

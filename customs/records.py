@@ -110,6 +110,18 @@ def record_for(decl: Declaration, *, masked: bool = False) -> dict:
                 "consigneeTelephone": p["consignee_telephone"],
             }
         }
+    if decl.kind == "waybill_status":
+        return {
+            "head": {
+                **_app(decl),
+                "logisticsCode": p["logistics_code"],
+                "logisticsName": p.get("logistics_name") or p["logistics_code"],
+                "logisticsNo": p["logistics_no"],
+                "logisticsStatus": p["status"],
+                "logisticsTime": time14(p["at"]),
+                "note": p.get("note"),
+            }
+        }
     if decl.kind == "inventory":
         head = {
             **_app(decl),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import QuerySet
 
@@ -63,6 +64,41 @@ def order_clearance(order_no: str) -> ClearanceView | None:
             for d in decls
         ),
         history=tuple((e.from_state, e.to_state, e.reason, e.created_at) for e in events),
+    )
+
+
+@dataclass(frozen=True)
+class WaybillView:
+    """The waybill as filed (CEB511) and its status reports (CEB513) with customs' answer."""
+
+    order_no: str
+    logistics_code: str
+    logistics_no: str
+    declared_weight: Decimal  # gross kg told to customs
+    pack_no: int
+    statuses: tuple[tuple[str, str, str], ...]  # (logisticsStatus, declaration state, info)
+
+    def status_state(self, status: str) -> str | None:
+        return next((state for code, state, _info in self.statuses if code == status), None)
+
+
+def waybill_for(order_no: str) -> WaybillView | None:
+    waybill = Declaration.objects.filter(
+        kind="waybill", authority="customs", order_no=order_no
+    ).first()
+    if waybill is None:
+        return None
+    reports = Declaration.objects.filter(kind="waybill_status", order_no=order_no).order_by("id")
+    p = waybill.payload
+    return WaybillView(
+        order_no=order_no,
+        logistics_code=p["logistics_code"],
+        logistics_no=p["logistics_no"],
+        declared_weight=Decimal(str(p["weight"])),
+        pack_no=int(p.get("pack_no") or 1),
+        statuses=tuple(
+            (d.payload["status"], d.state, d.return_info or d.last_error) for d in reports
+        ),
     )
 
 

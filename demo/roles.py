@@ -22,7 +22,10 @@ DEMO_USERS = [
     DemoUser("admin", DEMO_PASSWORD, None, "superuser"),
     DemoUser("platform", DEMO_PASSWORD, PLATFORM_STAFF, "platform staff: sees everything"),
     DemoUser(
-        "warehouse", DEMO_PASSWORD, WAREHOUSE_OPERATOR, "warehouse operator: stock, stocktakes"
+        "warehouse",
+        DEMO_PASSWORD,
+        WAREHOUSE_OPERATOR,
+        "warehouse operator: stock, stocktakes, /warehouse/ picking",
     ),
     DemoUser(
         "customs", DEMO_PASSWORD, CUSTOMS_OFFICER, "customs liaison: declarations, inspection"

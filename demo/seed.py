@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 
 from bonded.models import GoodsItem, Location, Move, Warehouse
 from bonded.services import StockLine, stock_receive
-from demo import marketplace_seed
+from demo import dispatch_seed, marketplace_seed
 from demo.catalog import demo_items
 from demo.roles import DEMO_USERS
 
@@ -207,4 +207,5 @@ STEPS = [
     # Marketplace steps run after bonded's (items must exist to be listed).
     *marketplace_seed.STEPS,
     ("kiosks", seed_kiosks),
+    *dispatch_seed.STEPS,
 ]

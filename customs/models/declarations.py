@@ -18,6 +18,7 @@ class Declaration(models.Model):
         ORDER = "order", "CEB311 order"
         PAYMENT = "payment", "CEB411 payment"
         WAYBILL = "waybill", "CEB511 waybill"
+        WAYBILL_STATUS = "waybill_status", "CEB513 waybill status"
         INVENTORY = "inventory", "CEB621 inventory list"
         CANCEL = "cancel", "CEB623 cancellation"
         RETURN = "return", "CEB625 return"
@@ -44,6 +45,7 @@ class Declaration(models.Model):
         "order": "CEB311",
         "payment": "CEB411",
         "waybill": "CEB511",
+        "waybill_status": "CEB513",
         "inventory": "CEB621",
         "cancel": "CEB623",
         "return": "CEB625",
@@ -59,7 +61,7 @@ class Declaration(models.Model):
         _("business number"),
         max_length=64,
         blank=True,
-        help_text=_("payTransactionId, logisticsNo, copNo or return number"),
+        help_text=_("payTransactionId, logisticsNo (with its status), copNo or return number"),
     )
     ebc_code = models.CharField(_("merchant code"), max_length=18, db_index=True)
     payload = models.JSONField(_("filed data (without resident ID)"))

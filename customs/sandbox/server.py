@@ -115,7 +115,8 @@ class Sandbox:
             "authority": authority,
             "declGuid": decl_guid,
             "messageType": {"CEB311": "CEB312", "CEB411": "CEB412", "CEB511": "CEB512",
-                            "CEB621": "CEB622", "CEB623": "CEB624", "CEB625": "CEB626"}[type_],
+                            "CEB513": "CEB514", "CEB621": "CEB622", "CEB623": "CEB624",
+                            "CEB625": "CEB626"}[type_],
             "orderNo": order_no,
             "returnStatus": status,
             "returnInfo": info,
@@ -210,11 +211,22 @@ class Sandbox:
             return f"{head['orderNo']}|{head['payTransactionId']}"
         if message_type == "CEB625":
             return f"{head['orderNo']}|{head['copNo']}|{head['reason']}"
+        if message_type == "CEB513":
+            return f"{head['logisticsNo']}|{head['logisticsStatus']}"
         return head["orderNo"]
+
+    def _waybill_order(self, logistics_no: str) -> str:
+        """CEB513 names only the waybill: its order is the one the CEB511 was filed for."""
+        row = self._one(
+            "SELECT order_no FROM records WHERE authority='customs' AND type='CEB511' AND "
+            "json_extract(data, '$.head.logisticsNo')=? ORDER BY rowid DESC", logistics_no,
+        )  # fmt: skip
+        return row[0] if row else ""
 
     def _receive_record(self, authority: str, message_type: str, record: dict) -> dict:
         head = record["head"]
-        guid, order_no = head["guid"], head["orderNo"]
+        guid = head["guid"]
+        order_no = head.get("orderNo") or self._waybill_order(head.get("logisticsNo", ""))
         key = self._business_key(message_type, head)
         existing = self._one(
             "SELECT guid, status, info FROM records WHERE authority=? AND type=? AND "
@@ -246,6 +258,8 @@ class Sandbox:
             return self._cancel(authority, guid, record)
         if message_type == "CEB625":
             return self._refund(authority, guid, record)
+        if message_type == "CEB513":
+            return self._waybill_status(authority, guid, record)
         reason = first_checks(message_type, record["head"], self.knobs)
         self.emit(authority, guid, 100 if reason else 120, reason or "logical checks passed")
 
@@ -306,6 +320,29 @@ class Sandbox:
                    target["guid"])  # fmt: skip
         self.emit(authority, guid, 120, "cancellation accepted")
         self.later(1, self.emit, authority, guid, 399, "inventory list cancelled")
+
+    def _waybill_status(self, authority: str, guid: str, record: dict) -> None:
+        """Goods may leave the zone ("L") only on an accepted waybill whose inventory list was
+        released; a signature ("S") only after they left."""
+        head = record["head"]
+        order_no = self._waybill_order(head["logisticsNo"])
+        waybill = self.record("customs", "CEB511", order_no) if order_no else None
+        if waybill is None or waybill["status"] in (0, 100):
+            self.emit(authority, guid, 100, f"no accepted waybill {head['logisticsNo']}")
+            return
+        listed = self.record("customs", "CEB621", order_no)
+        if listed is None or listed["status"] not in (800, 899):
+            self.emit(authority, guid, 100, "the inventory list is not released")
+            return
+        if head["logisticsStatus"] == "S":
+            left = self._one(
+                "SELECT status FROM records WHERE authority=? AND type='CEB513' AND "
+                "business_key=?", authority, f"{head['logisticsNo']}|L",
+            )  # fmt: skip
+            if not left or left[0] in (0, 100):
+                self.emit(authority, guid, 100, "signed for before leaving the zone")
+                return
+        self.emit(authority, guid, 120, "waybill status recorded")
 
     def _refund(self, authority: str, guid: str, record: dict) -> None:
         target = self.record(authority, "CEB621", record["head"]["orderNo"])

@@ -20,6 +20,7 @@ from customs.services.receipts import (
     receipts_poll,
     receipts_record,
 )
+from customs.services.waybill_status import waybill_status_file
 
 __all__ = [
     "clearance_recompute",
@@ -37,4 +38,5 @@ __all__ = [
     "receipts_poll",
     "receipts_record",
     "refusal_record",
+    "waybill_status_file",
 ]

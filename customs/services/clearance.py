@@ -55,7 +55,8 @@ def clearance_transition(*, clearance: OrderClearance, to: str, reason: str = ""
 
 
 def _target(clearance: OrderClearance, decls: list[Declaration]) -> tuple[str, str]:
-    main = [d for d in decls if d.kind not in ("cancel", "return")]
+    # Cancellations, returns and waybill status reports follow the clearance; they never set it.
+    main = [d for d in decls if d.kind not in ("cancel", "return", "waybill_status")]
     for decl in main:
         if decl.state in (S.REJECTED, S.BLOCKED):
             why = decl.return_info or decl.last_error or "rejected"

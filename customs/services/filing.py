@@ -29,7 +29,9 @@ from customs.services.receipts import receipt_apply, receipts_record
 logger = logging.getLogger(__name__)
 S = Declaration.State
 # Order, payment and waybill go before the lists that depend on them.
-KIND_ORDER = ["order", "waybill", "payment", "inventory", "cancel", "return"]
+KIND_ORDER = [
+    "order", "waybill", "payment", "inventory", "cancel", "return", "waybill_status"
+]  # fmt: skip
 
 
 @dataclass

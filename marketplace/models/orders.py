@@ -22,6 +22,7 @@ class Order(models.Model):
         PAID = "paid", _("paid")
         HELD = "held", _("held for inspection")
         RELEASED = "released", _("released")
+        DISPATCHED = "dispatched", _("dispatched by courier")
         DELIVERED = "delivered", _("delivered")
         CANCELLED = "cancelled", _("cancelled")
         EXPIRED = "expired", _("expired")
@@ -33,7 +34,7 @@ class Order(models.Model):
         DELIVERY = "delivery", _("domestic delivery")
 
     # Paid orders use the shopper's annual allowance until cancelled, rejected or returned.
-    QUOTA_STATES = (State.PAID, State.HELD, State.RELEASED, State.DELIVERED)
+    QUOTA_STATES = (State.PAID, State.HELD, State.RELEASED, State.DISPATCHED, State.DELIVERED)
 
     number = models.CharField(_("order number"), max_length=32, unique=True)
     shopper = models.ForeignKey(
@@ -76,6 +77,7 @@ class Order(models.Model):
     filed_at = models.DateTimeField(_("filed at"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, db_index=True)
     released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     state_reason = models.CharField(_("reason"), max_length=500, blank=True)

@@ -70,3 +70,13 @@ def order_timeline(order) -> list[TimelineStep]:
 
 def order_payment(order) -> Payment | None:
     return order.payments.order_by("-created_at", "-id").first()
+
+
+def released_delivery_orders() -> QuerySet[Order]:
+    """Delivery orders customs released (goods at the outbound dock) not yet dispatched: the
+    warehouse's work queue, oldest release first."""
+    return (
+        Order.objects.filter(state=Order.State.RELEASED, delivery_mode=Order.Delivery.DELIVERY)
+        .prefetch_related("lines")
+        .order_by("released_at", "id")
+    )

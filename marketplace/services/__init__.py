@@ -7,7 +7,12 @@ from marketplace.services.checkout import (
     checkout_preview,
     order_place,
 )
-from marketplace.services.orders import order_cancel, order_deliver
+from marketplace.services.orders import (
+    order_cancel,
+    order_deliver,
+    order_dispatch,
+    order_mark_delivered,
+)
 from marketplace.services.payments import payment_start
 from marketplace.services.shoppers import shopper_identity_matches
 
@@ -18,6 +23,8 @@ __all__ = [
     "checkout_preview",
     "order_cancel",
     "order_deliver",
+    "order_dispatch",
+    "order_mark_delivered",
     "order_place",
     "payment_start",
     "shopper_identity_matches",

@@ -57,7 +57,7 @@ def order_sync_clearance(*, order_no: str) -> Order | None:
             notify = True
         elif view.state == "rejected" and order.state in (S.PLACED, S.PAID, S.HELD):
             _reject(order, view.reason)
-        elif view.state == "returned" and order.state in (S.RELEASED, S.DELIVERED):
+        elif view.state == "returned" and order.state in (S.RELEASED, S.DISPATCHED, S.DELIVERED):
             from marketplace.services.returns import order_returned
 
             order_returned(order=order, note=view.reason)

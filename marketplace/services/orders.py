@@ -22,7 +22,8 @@ ALLOWED: dict[str, set[str]] = {
     S.PLACED: {S.PAID, S.CANCELLED, S.EXPIRED, S.REJECTED},
     S.PAID: {S.HELD, S.RELEASED, S.CANCELLED, S.REJECTED},
     S.HELD: {S.RELEASED, S.CANCELLED, S.REJECTED},
-    S.RELEASED: {S.DELIVERED, S.RETURNED},
+    S.RELEASED: {S.DISPATCHED, S.DELIVERED, S.RETURNED},
+    S.DISPATCHED: {S.DELIVERED, S.RETURNED},
     S.DELIVERED: {S.RETURNED},
     S.CANCELLED: set(),
     S.EXPIRED: set(),
@@ -33,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
 STAMPS = {
     S.PAID: "paid_at",
     S.RELEASED: "released_at",
+    S.DISPATCHED: "dispatched_at",
     S.DELIVERED: "delivered_at",
     S.CANCELLED: "closed_at",
     S.EXPIRED: "closed_at",
@@ -144,22 +146,62 @@ def orders_expire(*, now=None, limit: int = 200) -> int:
     return done
 
 
+def _guard_released(order: Order) -> None:
+    """Paid, released by customs (and CIQ where needed), goods moved out of bond."""
+    view = customs_selectors.order_clearance(order.number)
+    if (
+        order.state != S.RELEASED
+        or order.paid_at is None
+        or view is None
+        or view.state != "released"
+        or not view.goods_released
+    ):
+        raise NotReadyForHandover(number=order.number, state=order.get_state_display())
+
+
 def order_deliver(*, order_no: str, actor: str) -> Order:
-    """Handover at the counter (or courier dispatch): paid and released by customs (and CIQ
-    where needed), goods at the counter; issues the stock. A second call changes nothing."""
+    """Handover at the counter: paid and released by customs (and CIQ where needed), goods at
+    the counter; issues the stock. A second call changes nothing."""
     with transaction.atomic():
         order = order_locked(order_no)
         if order.state == S.DELIVERED:
             return order
-        view = customs_selectors.order_clearance(order.number)
-        if (
-            order.state != S.RELEASED
-            or order.paid_at is None
-            or view is None
-            or view.state != "released"
-            or not view.goods_released
-        ):
-            raise NotReadyForHandover(number=order.number, state=order.get_state_display())
+        _guard_released(order)
         bonded_services.stock_issue(reference=order.number, actor=actor)
         order_transition(order=order, to=S.DELIVERED, actor=actor, note="handed over")
     return order
+
+
+def order_dispatch(*, order_no: str, actor: str, note: str = "", at=None) -> bool:
+    """A delivery order's parcel leaves with the courier: the ledger issues the goods out of the
+    zone (from the dock) and the order becomes dispatched. Exactly once: False when it had
+    already left (dispatched or delivered), True when this call issued the goods. Called by the
+    warehouse app, which the marketplace does not know about."""
+    with transaction.atomic():
+        order = order_locked(order_no)
+        if order.state in (S.DISPATCHED, S.DELIVERED) and order.dispatched_at is not None:
+            return False
+        if order.delivery_mode != Order.Delivery.DELIVERY:
+            raise NotReadyForHandover(number=order.number, state=order.get_state_display())
+        _guard_released(order)
+        bonded_services.stock_issue(reference=order.number, actor=actor)
+        order_transition(
+            order=order, to=S.DISPATCHED, actor=actor, note=note or "handed to the courier", at=at
+        )
+    return True
+
+
+def order_mark_delivered(*, order_no: str, actor: str, note: str = "", at=None) -> bool:
+    """The courier confirmed delivery to the consignee. False when already delivered."""
+    with transaction.atomic():
+        order = order_locked(order_no)
+        if order.state == S.DELIVERED:
+            return False
+        if order.state != S.DISPATCHED:
+            raise IllegalTransition(
+                number=order.number, state=order.get_state_display(), to=S.DELIVERED.label
+            )
+        order_transition(
+            order=order, to=S.DELIVERED, actor=actor, note=note or "delivered by courier", at=at
+        )
+    return True

@@ -107,3 +107,41 @@ def test_invalid_message_is_refused_before_sending(zone):
 def test_money_is_rounded_half_up_to_the_fen():
     assert messages.money(Decimal("1.005")) == "1.01"
     assert messages.money("2") == "2.00"
+
+
+def test_waybill_status_is_filed_once_per_status_valid_and_never_sets_the_clearance(zone):
+    from datetime import UTC, datetime
+
+    from customs.errors import IllegalTransition, ThreeOrderMismatch
+    from customs.filings import WaybillStatusFiling
+
+    order = _filed(zone)
+    at = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
+
+    def filing(status, logistics_no=None):
+        return WaybillStatusFiling(
+            order_no=order.order_no, logistics_code="4101980001",
+            logistics_no=logistics_no or f"YD{order.order_no}", status=status, at=at,
+        )  # fmt: skip
+
+    with pytest.raises(IllegalTransition):  # goods may leave only after release
+        services.waybill_status_file(filing=filing("L"))
+    OrderClearance.objects.filter(order_no=order.order_no).update(state="released")
+    waybill_no = Declaration.objects.get(kind="waybill", order_no=order.order_no).business_no
+    with pytest.raises(ThreeOrderMismatch):
+        services.waybill_status_file(filing=filing("L", logistics_no="YD-OTHER"))
+    left = services.waybill_status_file(filing=filing("L", waybill_no))
+    assert services.waybill_status_file(filing=filing("L", waybill_no)).pk == left.pk
+    signed = services.waybill_status_file(filing=filing("S", waybill_no))
+    assert signed.pk != left.pk and signed.message_type == "CEB513"
+    xml = _render([left, signed])
+    message_type, _guid, _sender, records = messages.parse(xml)
+    assert message_type == "CEB513"
+    assert [(r["head"]["logisticsStatus"], r["head"]["logisticsTime"]) for r in records] == [
+        ("L", "20260301103000"), ("S", "20260301103000"),  # Asia/Shanghai time
+    ]  # fmt: skip
+    assert records[0]["head"]["logisticsNo"] == waybill_no
+    # A rejected status report never rejects the order's clearance.
+    Declaration.objects.filter(pk=left.pk).update(state="rejected")
+    services.clearance_recompute(order_no=order.order_no)
+    assert OrderClearance.objects.get(order_no=order.order_no).state == "released"

@@ -2,7 +2,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-PROJECT_APPS = {"auth", "bonded", "customs", "marketplace", "pickup", "demo"}
+PROJECT_APPS = {"auth", "bonded", "customs", "marketplace", "pickup", "dispatch", "demo"}
 
 
 def row_counts() -> dict[str, int]:

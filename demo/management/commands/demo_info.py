@@ -15,6 +15,7 @@ class Command(BaseCommand):
             "Bondport is starting. Open:",
             f"  storefront  {site}/",
             f"  kiosk       {site}/kiosk/",
+            f"  warehouse   {site}/warehouse/  (sign in as warehouse)",
             f"  admin       {site}/admin/",
             f"  API docs    {site}/api/docs/",
             f"  health      {site}/healthz",

@@ -1,0 +1,116 @@
+"""The courier as the warehouse sees it: hand over a parcel (collect). `settings.COURIER_PROVIDER`
+names the adapter; the demo's sandbox courier keeps its own records and, like a third party,
+later posts a signed delivery callback to our endpoint over HTTP (from a Celery task)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+from datetime import timedelta
+from decimal import Decimal
+from typing import Protocol
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from config.tasks import send_on_commit
+
+logger = logging.getLogger(__name__)
+
+
+class Courier(Protocol):
+    def collect(
+        self, *, logistics_no: str, order_no: str, consignee: str, weight_kg: Decimal,
+        callback_url: str,
+    ) -> None: ...  # fmt: skip
+
+
+def courier() -> Courier:
+    return import_string(settings.COURIER_PROVIDER)()
+
+
+def sign(*, secret: str, timestamp: str, nonce: str, body: bytes) -> str:
+    message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+class SandboxCourier:
+    """Collects at once; reports delivery COURIER_SANDBOX_DELIVERY_SECONDS later."""
+
+    def collect(self, *, logistics_no, order_no, consignee, weight_kg, callback_url) -> None:
+        from dispatch.models import SandboxParcel
+
+        parcel, created = SandboxParcel.objects.get_or_create(
+            logistics_no=logistics_no,
+            defaults={
+                "order_no": order_no, "consignee": consignee, "weight_kg": weight_kg,
+                "callback_url": callback_url,
+            },
+        )  # fmt: skip
+        if created and settings.COURIER_SANDBOX_DELIVERY_SECONDS <= 0:
+            send_on_commit(
+                "dispatch.tasks.courier_sandbox_deliver", kwargs={"parcel_id": parcel.pk}
+            )
+
+
+def sandbox_parcels_due(*, now=None):
+    """Sandbox parcels whose delivery time has come and that we have not been told about."""
+    from dispatch.models import SandboxParcel
+
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.COURIER_SANDBOX_DELIVERY_SECONDS)
+    return SandboxParcel.objects.filter(notified_at__isnull=True, collected_at__lte=cutoff)
+
+
+def callback_body(parcel) -> bytes:
+    return json.dumps(
+        {
+            "logistics_no": parcel.logistics_no,
+            "status": "delivered",
+            "delivered_at": parcel.delivered_at.isoformat(),
+            "signed_by": parcel.consignee,
+        },
+        ensure_ascii=False,
+    ).encode()
+
+
+def signed_callback(parcel) -> tuple[bytes, dict]:
+    body = callback_body(parcel)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
+    signature = sign(
+        secret=settings.COURIER_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce, body=body
+    )
+    return body, {
+        "Content-Type": "application/json",
+        "X-Courier-Timestamp": timestamp,
+        "X-Courier-Nonce": nonce,
+        "X-Courier-Signature": signature,
+    }
+
+
+def sandbox_deliver(*, parcel_id: int) -> bool:
+    """The courier delivers and POSTs its signed callback (a fresh nonce each attempt); True
+    once we answered 200."""
+    from dispatch.models import SandboxParcel
+
+    parcel = SandboxParcel.objects.get(pk=parcel_id)
+    if parcel.notified_at is not None:
+        return True
+    if parcel.delivered_at is None:
+        SandboxParcel.objects.filter(pk=parcel.pk, delivered_at__isnull=True).update(
+            delivered_at=timezone.now()
+        )
+        parcel.refresh_from_db()
+    body, headers = signed_callback(parcel)
+    SandboxParcel.objects.filter(pk=parcel.pk).update(notify_attempts=parcel.notify_attempts + 1)
+    response = requests.post(parcel.callback_url, data=body, headers=headers, timeout=(2, 10))
+    if response.status_code == 200:
+        SandboxParcel.objects.filter(pk=parcel.pk).update(notified_at=timezone.now())
+        return True
+    logger.warning("courier callback for %s answered %s", parcel.logistics_no, response.status_code)
+    return False

@@ -1,0 +1,217 @@
+"""The operator's pages (scanner and keyboard first) and the courier's callback endpoint.
+
+Each page: validate, call one service, and redirect back (POST-redirect-GET) so a scanner that
+sends Enter after every code always lands on a fresh page with the scan field focused.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from config.errors import DomainError
+from dispatch import selectors, services
+from dispatch.errors import CallbackRejected
+from dispatch.models import Mismatch, Shipment
+from dispatch.services.parcels import weight_allowed
+from dispatch.services.picking import next_line
+
+
+def is_warehouse_operator(user) -> bool:
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if user.is_superuser:
+        return True
+    return user.is_staff and user.groups.filter(name=settings.DISPATCH_OPERATOR_GROUP).exists()
+
+
+def operator_required(view):
+    """Signed-in warehouse operators (and superusers) only; anyone else signed in gets 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not is_warehouse_operator(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _actor(request) -> str:
+    return request.user.get_username()
+
+
+def _attempt(request, call) -> bool:
+    """Run a service call; a refusal becomes an error message on the next page."""
+    try:
+        call()
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return False
+    return True
+
+
+@operator_required
+def warehouse_home(request):
+    return render(
+        request,
+        "dispatch/home.html",
+        {
+            "waves": selectors.waves_today(),
+            "waiting": selectors.shipments_waiting()[:50],
+            "held": selectors.shipments_held()[:50],
+            "to_pack": selectors.shipments_to_pack()[:50],
+            "at_risk": selectors.shipments_at_risk()[:50],
+            "target_hours": settings.DISPATCH_TARGET_HOURS,
+        },
+    )
+
+
+@operator_required
+@require_POST
+def wave_new(request):
+    wave = services.wave_build(actor=_actor(request))
+    if wave is None:
+        messages.info(request, _("No released delivery orders are waiting for a wave."))
+        return redirect("dispatch:home")
+    return redirect("dispatch:wave", number=wave.number)
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def wave_page(request, number: str):
+    wave = selectors.wave_by_number(number)
+    if wave is None:
+        raise Http404
+    if request.method == "POST":
+        action = request.POST.get("action", "scan")
+        actor = _actor(request)
+        if action == "scan":
+            barcode = request.POST.get("barcode", "").strip()
+            if barcode:
+                _attempt(
+                    request,
+                    lambda: services.pick_scan(wave_id=wave.pk, barcode=barcode, actor=actor),
+                )
+        elif action == "short":
+            line_id, on_shelf = request.POST.get("line"), request.POST.get("on_shelf", "")
+            if line_id and on_shelf.strip().isdigit():
+                _attempt(
+                    request,
+                    lambda: services.pick_short(
+                        line_id=int(line_id), on_shelf=int(on_shelf), actor=actor
+                    ),
+                )
+            else:
+                messages.error(request, _("Enter how many units are on the shelf."))
+        elif action == "fix":
+            _fix(request, actor)
+        return redirect("dispatch:wave", number=wave.number)
+    stop = selectors.open_mismatches(wave=wave).first()
+    return render(
+        request,
+        "dispatch/wave.html",
+        {
+            "wave": wave,
+            "stop": stop,
+            "line": None if stop else next_line(wave),
+            "groups": selectors.pick_list(wave),
+            "shipments": wave.shipments.order_by("due_at", "id"),
+        },
+    )
+
+
+def _fix(request, actor: str) -> None:
+    mismatch_id = request.POST.get("mismatch", "")
+    if not mismatch_id.isdigit():
+        raise Http404
+    _attempt(
+        request,
+        lambda: services.mismatch_resolve(
+            mismatch_id=int(mismatch_id),
+            resolution=request.POST.get("resolution", ""),
+            actor=actor,
+            note=request.POST.get("note", ""),
+        ),
+    )
+
+
+@operator_required
+@require_http_methods(["GET", "POST"])
+def shipment_page(request, order_no: str):
+    shipment = selectors.shipment_by_order(order_no)
+    if shipment is None:
+        raise Http404
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        actor = _actor(request)
+        if action == "pack":
+            weight = request.POST.get("weight", "")
+            if _attempt(
+                request,
+                lambda: services.shipment_pack(shipment_id=shipment.pk, weight_kg=weight,
+                                               actor=actor),
+            ):  # fmt: skip
+                messages.success(request, _("Packed: waybill complete. Hand it to the courier."))
+        elif action == "dispatch":
+            result = {}
+
+            def dispatch():
+                result["sent"] = services.shipment_dispatch(shipment_id=shipment.pk, actor=actor)
+
+            if _attempt(request, dispatch):
+                if result["sent"][1]:
+                    messages.success(request, _("Dispatched: the parcel left the bonded zone."))
+                else:
+                    messages.info(request, _("Already dispatched; nothing was issued again."))
+        elif action == "fix":
+            _fix(request, actor)
+        elif action == "requeue":
+            _attempt(
+                request, lambda: services.shipment_requeue(shipment_id=shipment.pk, actor=actor)
+            )
+        return redirect("dispatch:shipment", order_no=shipment.order_no)
+    return render(
+        request,
+        "dispatch/shipment.html",
+        {
+            "shipment": shipment,
+            "lines": shipment.lines.all(),
+            "stop": shipment.mismatches.filter(resolved_at__isnull=True).first(),
+            "history": shipment.mismatches.filter(resolved_at__isnull=False),
+            "allowed": weight_allowed(shipment.declared_weight_kg),
+            "courier": settings.COURIER_NAME,
+            "S": Shipment.State,
+            "K": Mismatch.Kind,
+        },
+    )
+
+
+@csrf_exempt
+@require_POST
+def courier_callback(request):
+    """The courier's signed delivery callback. 200 "success" once applied (also for a repeat);
+    403 for a stale, replayed or badly signed one."""
+    try:
+        callback = services.courier_callback_verify(
+            body=request.body,
+            timestamp=request.headers.get("X-Courier-Timestamp", ""),
+            nonce=request.headers.get("X-Courier-Nonce", ""),
+            signature=request.headers.get("X-Courier-Signature", ""),
+        )
+        services.shipment_delivered(callback=callback)
+    except CallbackRejected as exc:
+        return HttpResponse(exc.code, status=403, content_type="text/plain")
+    except DomainError as exc:
+        return HttpResponse(exc.code, status=409, content_type="text/plain")
+    return HttpResponse("success", content_type="text/plain")

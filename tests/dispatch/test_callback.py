@@ -1,0 +1,123 @@
+"""The courier's signed delivery callback: good ones deliver the order (once), bad signature,
+stale timestamp, replayed nonce and malformed bodies get 403 and change nothing; and the
+sandbox courier posts it over real HTTP."""
+
+import json
+import time
+
+import pytest
+from django.utils import timezone
+
+from customs.models import Declaration
+from dispatch import courier
+from dispatch.models import SandboxParcel, Shipment
+from dispatch.services import shipment_collect, shipment_dispatch
+from marketplace.models import Order
+from tests.dispatch.test_parcels import packed
+from tests.marketplace.support import headers_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def parcel(world, client, sandbox, settings):
+    settings.COURIER_SANDBOX_DELIVERY_SECONDS = 3600  # deliver only when the test says so
+    shipment = packed(world, client, (world.paste, 1))
+    shipment_dispatch(shipment_id=shipment.pk, actor="packer")
+    shipment_collect(shipment_id=shipment.pk)
+    parcel = SandboxParcel.objects.get(logistics_no=shipment.logistics_no)
+    parcel.delivered_at = timezone.now()
+    parcel.save()
+    return parcel
+
+
+def post(client, body: bytes, headers: dict):
+    return client.post(
+        "/courier/callback/", data=body, content_type="application/json", **headers_for(headers)
+    )
+
+
+def test_a_signed_callback_delivers_the_order_once(client, parcel):
+    body, headers = courier.signed_callback(parcel)
+    response = post(client, body, headers)
+    assert response.status_code == 200 and response.content == b"success"
+    order = Order.objects.get(number=parcel.order_no)
+    shipment = Shipment.objects.get(order_no=parcel.order_no)
+    assert order.state == "delivered" and shipment.state == "delivered"
+    assert order.delivered_at == shipment.delivered_at >= order.dispatched_at
+    signed = Declaration.objects.get(kind="waybill_status", business_no__endswith=":S")
+    assert signed.payload["status"] == "S"
+    # The courier sends it again (new nonce): accepted, nothing changes.
+    body, headers = courier.signed_callback(parcel)
+    assert post(client, body, headers).status_code == 200
+    assert order.events.filter(to_state="delivered").count() == 1
+    assert Declaration.objects.filter(kind="waybill_status").count() == 2
+
+
+def test_a_bad_signature_is_refused(client, parcel):
+    body, headers = courier.signed_callback(parcel)
+    forged = json.dumps({**json.loads(body), "logistics_no": "YD-OTHER"}).encode()
+    assert post(client, forged, headers).status_code == 403
+    headers["X-Courier-Signature"] = "0" * 64
+    response = post(client, body, headers)
+    assert response.status_code == 403 and response.content == b"bad_signature"
+    assert Order.objects.get(number=parcel.order_no).state == "dispatched"
+
+
+def test_a_stale_callback_is_refused(client, parcel, settings):
+    body = courier.callback_body(parcel)
+    old = str(int(time.time()) - settings.COURIER_CALLBACK_MAX_AGE_SECONDS - 5)
+    nonce = "a" * 32
+    signature = courier.sign(
+        secret=settings.COURIER_CALLBACK_SECRET, timestamp=old, nonce=nonce, body=body
+    )
+    headers = {"X-Courier-Timestamp": old, "X-Courier-Nonce": nonce,
+               "X-Courier-Signature": signature}  # fmt: skip
+    response = post(client, body, headers)
+    assert response.status_code == 403 and response.content == b"stale_callback"
+    assert Order.objects.get(number=parcel.order_no).state == "dispatched"
+
+
+def test_a_replayed_callback_is_refused(client, parcel):
+    body, headers = courier.signed_callback(parcel)
+    assert post(client, body, headers).status_code == 200
+    replay = post(client, body, headers)
+    assert replay.status_code == 403 and replay.content == b"replayed"
+
+
+def test_a_malformed_or_unknown_callback_changes_nothing(client, parcel, settings):
+    def signed(body: bytes) -> dict:
+        ts, nonce = str(int(time.time())), f"{time.monotonic_ns():032d}"
+        sig = courier.sign(secret=settings.COURIER_CALLBACK_SECRET, timestamp=ts, nonce=nonce,
+                           body=body)  # fmt: skip
+        return {"X-Courier-Timestamp": ts, "X-Courier-Nonce": nonce, "X-Courier-Signature": sig}
+
+    assert post(client, b"not json", signed(b"not json")).status_code == 403
+    unknown = json.dumps({"logistics_no": "YD000", "status": "delivered"}).encode()
+    response = post(client, unknown, signed(unknown))
+    assert response.status_code == 409 and response.content == b"shipment_not_found"
+    assert client.get("/courier/callback/").status_code == 405
+    assert Order.objects.get(number=parcel.order_no).state == "dispatched"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sandbox_courier_posts_its_callback_over_real_http(
+    world, client, sandbox, live_server, settings
+):
+    settings.COURIER_CALLBACK_URL = f"{live_server.url}/courier/callback/"
+    shipment = packed(world, client, (world.paste, 1))
+    shipment_dispatch(shipment_id=shipment.pk, actor="packer")
+    shipment_collect(shipment_id=shipment.pk)
+    parcel = SandboxParcel.objects.get()
+    assert parcel.callback_url == settings.COURIER_CALLBACK_URL
+    assert courier.sandbox_deliver(parcel_id=parcel.pk) is True
+    assert courier.sandbox_deliver(parcel_id=parcel.pk) is True  # already told: no new post
+    parcel.refresh_from_db()
+    assert parcel.notified_at is not None and parcel.notify_attempts == 1
+    assert Order.objects.get(number=shipment.order_no).state == "delivered"
+
+
+def test_without_a_secret_every_callback_is_refused(client, parcel, settings):
+    body, headers = courier.signed_callback(parcel)
+    settings.COURIER_CALLBACK_SECRET = ""
+    assert post(client, body, headers).status_code == 403
