@@ -5,13 +5,13 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format migrate seed venv bench bench-ledger bench-customs bench-dashboard clean help
+.PHONY: run test lint format migrate seed venv bench bench-pipeline bench-inprocess bench-scaling bench-ledger bench-customs bench-dashboard clean help
 
 help:
 	@echo "make run    - install, migrate, seed demo data, start web + worker + beat + sandboxes"
 	@echo "make test   - run the whole test suite"
 	@echo "make lint   - ruff check and format check"
-	@echo "make bench  - run the benchmarks (see bench/README.md)"
+	@echo "make bench  - end-to-end pipeline and in-process benchmarks (see bench/README.md)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Bondport needs Python 3.11 or newer")'
@@ -48,7 +48,25 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: bench-ledger bench-customs
+# The end-to-end pipeline (needs PostgreSQL and Redis; own database bondport_bench_pipeline,
+# Redis DBs 6 and 7, ports 8801 and 8811; see bench/README.md), then in-process placement
+# against django-oscar. bench-ledger and bench-customs stay separate targets.
+bench: bench-pipeline bench-inprocess
+
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+bench-pipeline: $(BENCH_STAMP)
+	$(PY) bench/pipeline/run.py $(BENCH_ARGS)
+
+# Runs on the database bench-pipeline leaves behind (seeded shoppers and stock).
+bench-inprocess: $(BENCH_STAMP)
+	$(PY) bench/pipeline/inprocess.py --save
+
+bench-scaling: $(BENCH_STAMP)
+	$(PY) bench/pipeline/run.py --only scaling --window 30 --warmup 10 $(BENCH_ARGS)
 
 bench-ledger: $(STAMP)
 	$(PY) bench/ledger.py

@@ -50,6 +50,15 @@ def receipt_process(receipt_id: int) -> str:
     return services.receipt_apply(receipt_id=receipt_id)
 
 
+@shared_task(name="customs.tasks.receipts_process", **DURABLE)
+def receipts_process(receipt_ids: list[int]) -> int:
+    """A pushed batch, in arrival order; each receipt is its own transaction and applied once,
+    so a batch cut short by a crash is finished by the redelivery or the sweep."""
+    for receipt_id in receipt_ids:
+        services.receipt_apply(receipt_id=receipt_id)
+    return len(receipt_ids)
+
+
 @shared_task(bind=True, name="customs.tasks.receipts_poll", **DURABLE)
 def receipts_poll(self) -> int:
     applied = 0

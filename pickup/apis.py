@@ -6,14 +6,16 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.errors import OrderNotFound
 from marketplace.models import Order
-from marketplace.selectors.shoppers import shopper_by_resident_id
+from marketplace.selectors.orders import order_for_shopper
+from marketplace.selectors.shoppers import shopper_by_resident_id, shopper_for_user
 from pickup.auth import IsKiosk, KioskKeyAuthentication, KioskSessionAuthentication
-from pickup.errors import ShopperNotRegistered
+from pickup.errors import NotAPickupOrder, NotReady, ShopperNotRegistered
 from pickup.qr import qr_svg
 from pickup.selectors import order_journey
 from pickup.services import pickup_code_check, pickup_handover, pickup_identity_check
-from pickup.services.codes import code_for
+from pickup.services.codes import code_for, pickup_code_issue
 from pickup.services.handover import order_items
 from pickup.services.walkin import walkin_order, walkin_register
 
@@ -255,3 +257,43 @@ class OrderStatusApi(KioskApi):
             counter_code=self.kiosk.counter.code,
         )
         return Response(_order_payload(order))
+
+
+class ShopperPickupCodeApi(APIView):
+    """The shopper's own pickup code (what the order page shows), for the shopper's app.
+
+    Signed-in shopper only (token or session); someone else's order is a 404. Given once customs
+    and CIQ have released the order, until it is collected (`used` then says so)."""
+
+    class Output(serializers.Serializer):
+        order_no = serializers.CharField()
+        counter_code = serializers.CharField()
+        code = serializers.CharField(allow_null=True, help_text="Six digits; null once used")
+        used = serializers.BooleanField()
+
+        class Meta:
+            ref_name = "ShopperPickupCode"
+
+    @extend_schema(
+        operation_id="orders_pickup_code",
+        responses=Output,
+        summary="My pickup code for a released order",
+    )
+    def get(self, request, order_no: str):
+        order = order_for_shopper(shopper=shopper_for_user(request.user), order_no=order_no)
+        if order is None:
+            raise OrderNotFound()
+        if order.delivery_mode != "pickup":
+            raise NotAPickupOrder(order_no=order.number)
+        if order.state not in ("released", "delivered"):
+            raise NotReady(order_no=order.number, state=order.state)
+        pickup_code = pickup_code_issue(order=order)
+        used = pickup_code.used_at is not None
+        return Response(
+            {
+                "order_no": order.number,
+                "counter_code": order.counter_code,
+                "code": None if used else code_for(pickup_code),
+                "used": used,
+            }
+        )

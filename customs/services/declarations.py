@@ -117,19 +117,20 @@ def _order_checks(
     if not supervision.precheck_enabled():
         entries = supervision.current_entries({line.hs_code for line in order.lines})
         return any(entry.quarantine for entry in entries.values()), False
-    supervision.parties_check(parties=_parties(order))
-    result = supervision.goods_check(
-        order_no=order.order_no,
-        ebc_code=order.ebc_code,
-        lines=payload["lines"],
-        buyer_hash=id_hash,
-    )
-    problems = supervision.order_problems(payload)
-    if problems:
-        raise errors.TaxMismatch("; ".join(problems), extra={"problems": problems})
-    problems = supervision.order_waybill_problems(payload, waybill.as_payload())
-    if problems and supervision.rule("three_order").enabled:
-        raise errors.ThreeOrderMismatch("; ".join(problems), extra={"problems": problems})
+    with supervision.rules_snapshot():
+        supervision.parties_check(parties=_parties(order))
+        result = supervision.goods_check(
+            order_no=order.order_no,
+            ebc_code=order.ebc_code,
+            lines=payload["lines"],
+            buyer_hash=id_hash,
+        )
+        problems = supervision.order_problems(payload)
+        if problems:
+            raise errors.TaxMismatch("; ".join(problems), extra={"problems": problems})
+        problems = supervision.order_waybill_problems(payload, waybill.as_payload())
+        if problems and supervision.rule("three_order").enabled:
+            raise errors.ThreeOrderMismatch("; ".join(problems), extra={"problems": problems})
     return result.ciq_required, result.flagged_for_inspection
 
 

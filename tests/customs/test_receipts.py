@@ -182,3 +182,44 @@ def test_unsigned_or_tampered_receipt_push_is_refused(client):
     headers = signed_headers(secret="wrong", method="POST", path=URL, body=body, sender="GW")
     assert _post(client, body, headers).status_code == 401
     assert not Receipt.objects.exists()
+
+
+def test_a_pushed_batch_is_one_task_applied_in_arrival_order(zone, client, monkeypatch):
+    from customs import apis, tasks
+
+    sent = []
+    monkeypatch.setattr(apis, "send_on_commit", lambda name, args: sent.append((name, args)))
+    _order, inventory = _declared(zone)
+    rows = [
+        {"guid": f"B{status}", "declGuid": inventory.guid, "orderNo": inventory.order_no,
+         "returnStatus": status, "invtNo": "INV7", "authority": "customs"}
+        for status in (120, 399)
+    ]  # fmt: skip
+    response = _post(client, json.dumps({"receipts": rows}).encode())
+    assert response.status_code == 200 and response.json()["recorded"] == 2
+    [(name, (ids,))] = sent
+    assert name == "customs.tasks.receipts_process" and len(ids) == 2
+    assert tasks.receipts_process(ids) == 2
+    inventory.refresh_from_db()
+    assert inventory.state == "concluded"  # 120 then 399, in that order
+    assert not Receipt.objects.filter(applied_at__isnull=True).exists()
+
+
+def test_recording_a_batch_keeps_each_guid_once_in_arrival_order(db):
+    rows = [
+        {"guid": g, "declGuid": "d", "orderNo": "BP1", "returnStatus": 2}
+        for g in ("R2", "R1", "R2", "R3")
+    ]
+    ids = services.receipts_record(receipts=rows, source="push")
+    assert [Receipt.objects.get(pk=pk).guid for pk in ids] == ["R2", "R1", "R3"]
+    assert services.receipts_record(receipts=[*rows, {**rows[0], "guid": "R4"}], source="push")
+    assert Receipt.objects.count() == 4
+
+
+def test_a_malformed_receipt_in_a_batch_records_nothing(db):
+    from customs.errors import InvalidMessage
+
+    rows = [{"guid": "OK1", "returnStatus": 2}, {"guid": "BAD", "returnStatus": "x"}]
+    with pytest.raises(InvalidMessage):
+        services.receipts_record(receipts=rows, source="push")
+    assert not Receipt.objects.exists()

@@ -1,0 +1,253 @@
+"""In-process order placement, one process: Bondport's `order_place` against django-oscar's
+`OrderCreator.place_order` with stock allocation, on the same PostgreSQL, one after the other.
+
+Bondport: one pickup order of one line (tax, annual quota, reservation in the bonded ledger,
+order + lines + event, customs pre-check, order and waybill declarations), one transaction,
+on the pipeline bench's seeded database (run.py seeds it; run it first or pass --seed).
+Oscar: django-oscar installed by this script into its own virtualenv (var/bench-oscar-venv,
+never vendored), a minimal project generated under var/bench-oscar/ on its own database
+(bondport_bench_oscar); each order: a basket with one line (prepared outside the timed part),
+shipping and total calculated, then `OrderCreator().place_order()` (order, lines, prices,
+stock allocation on the stock record), all inside the timed part.
+
+  python bench/pipeline/inprocess.py [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.pipeline.report import pct
+from bench.pipeline.stack import BASE, PG, Layout, environment
+
+OSCAR_VENV = BASE / "var" / "bench-oscar-venv"
+OSCAR_DIR = BASE / "var" / "bench-oscar"
+OSCAR_DB = "bondport_bench_oscar"
+OSCAR_PINS = ["django-oscar==4.2.1", "Django==5.2.19", "psycopg[binary]==3.3.9"]
+
+SETTINGS = """
+from oscar.defaults import *  # noqa: F403
+from oscar import INSTALLED_APPS as OSCAR_APPS
+
+SECRET_KEY = "bench-only"
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+INSTALLED_APPS = OSCAR_APPS
+SITE_ID = 1
+ROOT_URLCONF = "benchshop.urls"
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+DATABASES = {{"default": {{
+    "ENGINE": "django.db.backends.postgresql", "NAME": "{db}", "USER": "postgres",
+    "HOST": "127.0.0.1", "PORT": "5432", "CONN_MAX_AGE": 60,
+    "OPTIONS": {{"server_side_binding": True}},
+}}}}
+HAYSTACK_CONNECTIONS = {{"default": {{"ENGINE": "haystack.backends.simple_backend.SimpleEngine"}}}}
+TEMPLATES = [{{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
+    "OPTIONS": {{"context_processors": ["django.template.context_processors.request"]}}}}]
+MIDDLEWARE = []
+"""
+
+PLACE = """
+import json, os, sys, time
+from decimal import Decimal as D
+os.environ["DJANGO_SETTINGS_MODULE"] = "benchshop.settings"
+import django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.contrib.auth import get_user_model
+from oscar.apps.basket.models import Basket
+from oscar.apps.checkout.calculators import OrderTotalCalculator
+from oscar.apps.order.utils import OrderCreator
+from oscar.apps.partner.strategy import Default
+from oscar.apps.shipping.methods import Free
+from oscar.apps.partner.models import StockRecord
+from oscar.test.factories import create_product, create_stockrecord
+
+seconds = float(sys.argv[1])
+product = create_product(title="Bench toothpaste", num_in_stock=None)
+record = create_stockrecord(product, num_in_stock=10_000_000, price=D("39.90"))
+user = get_user_model().objects.create_user("bench", "bench@example.com", "x")
+
+def basket():
+    b = Basket.objects.create(owner=user)
+    b.strategy = Default()
+    b.add_product(product, 1)
+    return b
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+b = basket()
+with CaptureQueriesContext(connection) as sample:
+    method = Free()
+    charge = method.calculate(b)
+    total = OrderTotalCalculator().calculate(b, charge)
+    OrderCreator().place_order(basket=b, total=total, shipping_method=method,
+                               shipping_charge=charge, user=user, order_number="SAMPLE")
+b.set_as_submitted()
+times = []
+n = 1
+deadline = time.monotonic() + seconds
+while time.monotonic() < deadline:
+    b = basket()
+    t = time.perf_counter()
+    method = Free()
+    charge = method.calculate(b)
+    total = OrderTotalCalculator().calculate(b, charge)
+    OrderCreator().place_order(basket=b, total=total, shipping_method=method,
+                               shipping_charge=charge, user=user, order_number=f"B{n:09d}")
+    times.append(time.perf_counter() - t)
+    b.set_as_submitted()
+    n += 1
+record.refresh_from_db()
+assert record.num_allocated == n, (record.num_allocated, n)
+print(json.dumps({"orders": n, "times": times, "allocated": record.num_allocated,
+                  "queries": len(sample.captured_queries)}))
+"""
+
+
+def oscar_env() -> Path:
+    py = OSCAR_VENV / "bin" / "python"
+    stamp = OSCAR_VENV / ".stamp"
+    if not stamp.exists() or stamp.read_text() != " ".join(OSCAR_PINS):
+        subprocess.run([sys.executable, "-m", "venv", str(OSCAR_VENV)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "--quiet", *OSCAR_PINS], check=True)
+        stamp.write_text(" ".join(OSCAR_PINS))
+    (OSCAR_DIR / "benchshop").mkdir(parents=True, exist_ok=True)
+    (OSCAR_DIR / "benchshop" / "__init__.py").write_text("")
+    (OSCAR_DIR / "benchshop" / "settings.py").write_text(SETTINGS.format(db=OSCAR_DB))
+    (OSCAR_DIR / "benchshop" / "urls.py").write_text("urlpatterns = []\n")
+    (OSCAR_DIR / "place.py").write_text(textwrap.dedent(PLACE))
+    return py
+
+
+def fresh_db(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def oscar(seconds: float) -> dict:
+    py = oscar_env()
+    fresh_db(OSCAR_DB)
+    out = subprocess.run(
+        [str(py), "place.py", str(seconds)],
+        cwd=OSCAR_DIR,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(OSCAR_DIR)},
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    return _figures(
+        data["times"],
+        extra={"version": "django-oscar 4.2.1", "sql_queries_per_order": data["queries"]},
+    )
+
+
+def _figures(times: list[float], extra: dict) -> dict:
+    busy = sum(times)
+    return {
+        "orders": len(times),
+        "orders_per_s": round(len(times) / busy, 1),
+        "p50_ms": round(1000 * pct(times, 50), 2),
+        "p99_ms": round(1000 * pct(times, 99), 2),
+        **extra,
+    }
+
+
+def bondport(seconds: float) -> dict:
+    """On the pipeline bench's database (seeded shoppers, stock and listings)."""
+    os.environ.update(environment(Layout()))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.pipeline.run import QUARANTINE_FREE
+    from marketplace.models import Shopper
+    from marketplace.selectors.catalog import visible_listings
+    from marketplace.services.checkout import CartLine, PickupDelivery, order_place
+
+    listing = visible_listings().filter(item__hs_code__in=QUARANTINE_FREE).order_by("price").first()
+    shoppers = list(  # as the API reads them (shopper_for_user joins the user)
+        Shopper.objects.select_related("user")
+        .filter(user__username__startswith="bench")
+        .order_by("pk")
+    )
+    delivery = PickupDelivery(counter_code="C-ZZ1")
+    times, n = [], 0
+    deadline = time.monotonic() + seconds
+    with CaptureQueriesContext(connection) as sample:
+        order_place(
+            shopper=shoppers[0],
+            lines=[CartLine(listing.pk, 1)],
+            delivery=delivery,
+            channel="bench",
+            actor="bench",
+        )
+    while time.monotonic() < deadline:
+        shopper = shoppers[n % len(shoppers)]
+        t = time.perf_counter()
+        order_place(
+            shopper=shopper,
+            lines=[CartLine(listing.pk, 1)],
+            delivery=delivery,
+            channel="bench",
+            actor="bench",
+        )
+        times.append(time.perf_counter() - t)
+        n += 1
+    return _figures(times, extra={"sql_queries_per_order": len(sample.captured_queries)})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--save", action="store_true", help="merge into pipeline.json")
+    args = parser.parse_args()
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    ours = bondport(args.seconds)
+    theirs = oscar(args.seconds)
+    ratio = round(ours["orders_per_s"] / theirs["orders_per_s"], 2)
+    result = {
+        "bondport": ours,
+        "oscar": theirs,
+        "ratio": ratio,
+        "load_average_start": load,
+        "load_average_end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "seconds_each": args.seconds,
+        "database": "PostgreSQL, synchronous_commit=on, one process, one after the other",
+    }
+    print(f"in-process placement, one process (load {load}):")
+    print(
+        f"  Bondport order_place        {ours['orders_per_s']}/s  p50 {ours['p50_ms']} ms"
+        f"  p99 {ours['p99_ms']} ms  ({ours['sql_queries_per_order']} SQL statements)"
+    )
+    print(
+        f"  oscar OrderCreator + stock  {theirs['orders_per_s']}/s  p50 {theirs['p50_ms']} ms"
+        f"  p99 {theirs['p99_ms']} ms  ({theirs['sql_queries_per_order']} SQL statements)"
+    )
+    print(f"  ratio Bondport / oscar      {ratio}")
+    if args.save:
+        from bench.pipeline.run import save
+
+        save({"inprocess_placement": result})
+
+
+if __name__ == "__main__":
+    main()
