@@ -4,12 +4,8 @@ later posts a signed delivery callback to our endpoint over HTTP (from a Celery 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import secrets
-import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -19,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config.callbacks import sign, signed_headers  # noqa: F401 - tests sign with it
 from config.tasks import send_on_commit
 
 logger = logging.getLogger(__name__)
@@ -33,11 +30,6 @@ class Courier(Protocol):
 
 def courier() -> Courier:
     return import_string(settings.COURIER_PROVIDER)()
-
-
-def sign(*, secret: str, timestamp: str, nonce: str, body: bytes) -> str:
-    message = timestamp.encode() + b"\n" + nonce.encode() + b"\n" + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 class SandboxCourier:
@@ -81,16 +73,9 @@ def callback_body(parcel) -> bytes:
 
 def signed_callback(parcel) -> tuple[bytes, dict]:
     body = callback_body(parcel)
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
-    signature = sign(
-        secret=settings.COURIER_CALLBACK_SECRET, timestamp=timestamp, nonce=nonce, body=body
+    return body, signed_headers(
+        secret=settings.COURIER_CALLBACK_SECRET, body=body, prefix="Courier"
     )
-    return body, {
-        "Content-Type": "application/json",
-        "X-Courier-Timestamp": timestamp,
-        "X-Courier-Nonce": nonce,
-        "X-Courier-Signature": signature,
-    }
 
 
 def sandbox_deliver(*, parcel_id: int) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -18,6 +17,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+
+from config.callbacks import signed_headers
 
 logger = logging.getLogger(__name__)
 
@@ -102,20 +103,8 @@ def notification_body(charge) -> bytes:
 
 
 def signed_notification(charge) -> tuple[bytes, dict]:
-    from marketplace.services.payments import sign
-
     body = notification_body(charge)
-    timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
-    signature = sign(
-        secret=settings.PAYMENT_PROVIDER_SECRET, timestamp=timestamp, nonce=nonce, body=body
-    )
-    headers = {
-        "Content-Type": "application/json",
-        "X-Pay-Timestamp": timestamp,
-        "X-Pay-Nonce": nonce,
-        "X-Pay-Signature": signature,
-    }
-    return body, headers
+    return body, signed_headers(secret=settings.PAYMENT_PROVIDER_SECRET, body=body, prefix="Pay")
 
 
 def sandbox_notify(*, token: str) -> bool:

@@ -3,20 +3,19 @@ leave the zone once), and delivery on the courier's signed callback."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from config import callbacks
 from config.tasks import send_on_commit
 from customs import services as customs_services
 from customs.filings import WaybillStatusFiling
@@ -161,26 +160,25 @@ def courier_callback_verify(
     *, body: bytes, timestamp: str, nonce: str, signature: str
 ) -> CourierCallback:
     """Refuse badly signed, stale, replayed or malformed callbacks (logged, never the body)."""
-    secret = settings.COURIER_CALLBACK_SECRET
-    expected = couriers.sign(secret=secret, timestamp=timestamp, nonce=nonce, body=body)
-    if not secret or not signature or not hmac.compare_digest(expected, signature):
-        logger.warning("courier callback refused: bad signature (nonce %s)", nonce[:64])
-        raise errors.CallbackRejected(_("Bad signature."), code="bad_signature")
     try:
-        age = abs(time.time() - int(timestamp))
-    except (TypeError, ValueError):
-        age = float("inf")
-    if age > settings.COURIER_CALLBACK_MAX_AGE_SECONDS:
-        logger.warning("courier callback refused: stale timestamp (nonce %s)", nonce[:64])
-        raise errors.CallbackRejected(_("Stale callback."), code="stale_callback")
-    if not 16 <= len(nonce) <= 64:
-        raise errors.CallbackRejected(_("Bad nonce."), code="bad_nonce")
-    try:
-        with transaction.atomic():
-            CourierNonce.objects.create(nonce=nonce)
-    except IntegrityError:
-        logger.warning("courier callback refused: replayed nonce %s", nonce[:64])
-        raise errors.CallbackRejected(_("Replayed callback."), code="replayed") from None
+        callbacks.verify(
+            secret=settings.COURIER_CALLBACK_SECRET,
+            body=body,
+            timestamp=timestamp,
+            nonce=nonce,
+            signature=signature,
+            max_age_seconds=settings.COURIER_CALLBACK_MAX_AGE_SECONDS,
+            nonce_model=CourierNonce,
+            label="courier callback",
+        )
+    except callbacks.CallbackRefused as refused:
+        message, code = {
+            "bad_signature": (_("Bad signature."), "bad_signature"),
+            "stale": (_("Stale callback."), "stale_callback"),
+            "bad_nonce": (_("Bad nonce."), "bad_nonce"),
+            "replayed": (_("Replayed callback."), "replayed"),
+        }[refused.reason]
+        raise errors.CallbackRejected(message, code=code) from None
     try:
         data = json.loads(body)
         return CourierCallback(
