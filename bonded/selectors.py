@@ -83,6 +83,13 @@ def moves_for(reference: str) -> QuerySet[Move]:
     )
 
 
+def release_moves_for(references: Iterable[str]) -> QuerySet[Move]:
+    """Customs-release moves of many orders (where each item left its storage location)."""
+    return Move.objects.filter(
+        reference__in=list(references), kind=Move.Kind.RELEASE
+    ).select_related("item", "from_location", "to_location__warehouse")
+
+
 def book_records(*, warehouse_code: str | None = None) -> QuerySet[AccountBookRecord]:
     records = AccountBookRecord.objects.select_related("warehouse", "item")
     if warehouse_code:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -83,23 +85,37 @@ class WaybillView:
 
 
 def waybill_for(order_no: str) -> WaybillView | None:
-    waybill = Declaration.objects.filter(
-        kind="waybill", authority="customs", order_no=order_no
-    ).first()
-    if waybill is None:
-        return None
-    reports = Declaration.objects.filter(kind="waybill_status", order_no=order_no).order_by("id")
-    p = waybill.payload
-    return WaybillView(
-        order_no=order_no,
-        logistics_code=p["logistics_code"],
-        logistics_no=p["logistics_no"],
-        declared_weight=Decimal(str(p["weight"])),
-        pack_no=int(p.get("pack_no") or 1),
-        statuses=tuple(
-            (d.payload["status"], d.state, d.return_info or d.last_error) for d in reports
-        ),
-    )
+    return waybills_for([order_no]).get(order_no)
+
+
+def waybills_for(order_nos: Iterable[str]) -> dict[str, WaybillView]:
+    """The filed waybills of many orders, by order number, in two queries."""
+    order_nos = list(order_nos)
+    reports: dict[str, list[Declaration]] = defaultdict(list)
+    for report in Declaration.objects.filter(
+        kind="waybill_status", order_no__in=order_nos
+    ).order_by("id"):
+        reports[report.order_no].append(report)
+    views: dict[str, WaybillView] = {}
+    waybills = Declaration.objects.filter(
+        kind="waybill", authority="customs", order_no__in=order_nos
+    ).order_by("id")
+    for waybill in waybills:
+        if waybill.order_no in views:
+            continue
+        p = waybill.payload
+        views[waybill.order_no] = WaybillView(
+            order_no=waybill.order_no,
+            logistics_code=p["logistics_code"],
+            logistics_no=p["logistics_no"],
+            declared_weight=Decimal(str(p["weight"])),
+            pack_no=int(p.get("pack_no") or 1),
+            statuses=tuple(
+                (d.payload["status"], d.state, d.return_info or d.last_error)
+                for d in reports[waybill.order_no]
+            ),
+        )
+    return views
 
 
 def clearances_changed_since(since: datetime) -> QuerySet[OrderClearance]:

@@ -33,15 +33,21 @@ def shipments_sync(*, limit: int = 500) -> int:
     """Open a shipment for every released delivery order whose goods are at the dock and
     that has none yet. Idempotent (one shipment per order); returns how many were opened."""
     known = Shipment.objects.values_list("order_no", flat=True)
-    created = 0
-    for order in released_delivery_orders().exclude(number__in=known)[:limit]:
-        created += _shipment_open(order)
-    return created
+    orders = list(
+        released_delivery_orders().select_related("merchant").exclude(number__in=known)[:limit]
+    )
+    numbers = [order.number for order in orders]
+    waybills = customs_selectors.waybills_for(numbers)
+    releases: dict[str, list] = defaultdict(list)
+    for move in bonded_selectors.release_moves_for(numbers):
+        releases[move.reference].append(move)
+    return sum(
+        _shipment_open(order, waybills.get(order.number), releases[order.number])
+        for order in orders
+    )
 
 
-def _shipment_open(order) -> bool:
-    waybill = customs_selectors.waybill_for(order.number)
-    releases = [m for m in bonded_selectors.moves_for(order.number) if m.kind == "release"]
+def _shipment_open(order, waybill, releases: list) -> bool:
     if waybill is None or not releases:
         return False  # goods not yet out of bond: the next sweep tries again
     # Where each item was taken from on release (its storage location), in walk order.

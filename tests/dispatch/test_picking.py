@@ -37,6 +37,31 @@ def test_a_released_delivery_order_opens_one_shipment_with_lines_at_its_storage(
     assert (shipment.due_at - shipment.released_at).total_seconds() == 24 * 3600
 
 
+def test_opening_shipments_reads_the_same_for_one_order_or_several(world, client, sandbox):
+    from django.db import connection
+
+    def sync_counting_reads() -> tuple[int, list[str]]:
+        reads = []
+
+        def count_reads(run, sql, *args):
+            if sql.lstrip().upper().startswith("SELECT"):
+                reads.append(sql)
+            return run(sql, *args)
+
+        with connection.execute_wrapper(count_reads):
+            opened = shipments_sync()
+        return opened, reads
+
+    released_delivery_order(world, client, (world.paste, 1))
+    opened_one, reads_one = sync_counting_reads()
+    for _ in range(3):
+        released_delivery_order(world, client, (world.paste, 1), (world.shoes, 1))
+    opened_three, reads_three = sync_counting_reads()
+    assert (opened_one, opened_three) == (1, 3)
+    # Only the writes grow with the orders.
+    assert len(reads_three) == len(reads_one), "\n".join(reads_three)
+
+
 def test_pickup_orders_never_become_shipments(world, client, sandbox):
     from marketplace.tasks import clearance_changed
     from tests.customs.support import drive
