@@ -11,7 +11,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -52,9 +52,12 @@ def _actor(request) -> str:
 
 
 def _attempt(request, call) -> bool:
-    """Run a service call; a refusal becomes an error message on the next page."""
+    """Run a service call; a refusal becomes an error message on the next page, and an id
+    that names nothing (a forged or stale form) a 404."""
     try:
         call()
+    except ObjectDoesNotExist:
+        raise Http404 from None
     except DomainError as exc:
         messages.error(request, exc.message)
         return False
@@ -105,7 +108,7 @@ def wave_page(request, number: str):
                 )
         elif action == "short":
             line_id, on_shelf = request.POST.get("line"), request.POST.get("on_shelf", "")
-            if line_id and on_shelf.strip().isdigit():
+            if line_id and line_id.isdigit() and on_shelf.strip().isdigit():
                 _attempt(
                     request,
                     lambda: services.pick_short(

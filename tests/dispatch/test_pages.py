@@ -117,3 +117,24 @@ def test_the_admin_lists_shipments_with_their_timeliness(world, client, sandbox,
     assert (
         admin_client.get(f"/admin/dispatch/shipment/{shipment.pk}/change/", **EN).status_code == 200
     )
+
+
+def test_forged_or_stale_ids_in_the_forms_give_404_or_a_message_never_500(
+    world, client, sandbox, picker
+):
+    shipment = shipment_in_wave(world, client, (world.paste, 1))
+    url = f"/warehouse/waves/{shipment.wave.number}/"
+    ship_url = f"/warehouse/shipments/{shipment.order_no}/"
+    assert (
+        picker.post(url, {"action": "fix", "mismatch": "999999", "resolution": "found"}).status_code
+        == 404
+    )
+    assert (
+        picker.post(url, {"action": "short", "line": "999999", "on_shelf": "0"}).status_code == 404
+    )
+    response = picker.post(
+        url, {"action": "short", "line": "x1", "on_shelf": "0"}, follow=True, **EN
+    )
+    assert response.status_code == 200 and "how many units" in response.content.decode()
+    assert picker.post(ship_url, {"action": "fix", "mismatch": "999999"}).status_code == 404
+    assert Mismatch.objects.filter(shipment=shipment).count() == 0
