@@ -376,7 +376,6 @@ CUSTOMS_SANDBOX_CALLBACK_URL = env.str(
     "CUSTOMS_SANDBOX_CALLBACK_URL", default=f"{SITE_URL}/api/v1/customs/receipts"
 )
 CELERY_TASK_ROUTES = {
-    "customs.tasks.receipt_*": {"queue": "customs_receipts"},
     "customs.tasks.receipts_*": {"queue": "customs_receipts"},
     "customs.tasks.*": {"queue": "customs_filing"},
 }

@@ -63,9 +63,7 @@ class ReceiptPushApi(APIView):
             new_ids = services.receipts_record(receipts=rows, source="push")
             # One task for the whole push (applied in the order they came): a task per receipt
             # cost a quarter of the receipts worker's CPU in Celery overhead (bench/README.md).
-            if len(new_ids) == 1:
-                send_on_commit("customs.tasks.receipt_process", args=(new_ids[0],))
-            elif new_ids:
+            if new_ids:
                 send_on_commit("customs.tasks.receipts_process", args=(new_ids,))
         return Response({"recorded": len(new_ids), "received": len(rows)})
 

@@ -45,11 +45,6 @@ def inventory_declare(order_no: str) -> bool:
     return services.inventory_declare(order_no=order_no) is not None
 
 
-@shared_task(name="customs.tasks.receipt_process", **DURABLE)
-def receipt_process(receipt_id: int) -> str:
-    return services.receipt_apply(receipt_id=receipt_id)
-
-
 @shared_task(name="customs.tasks.receipts_process", **DURABLE)
 def receipts_process(receipt_ids: list[int]) -> int:
     """A pushed batch, in arrival order; each receipt is its own transaction and applied once,
