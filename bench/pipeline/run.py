@@ -208,14 +208,21 @@ def pg_counters() -> dict:
     return dict(zip(keys, row, strict=True))
 
 
-def probe_counts(folder: Path) -> dict[str, int]:
-    """Role -> SQL statements executed so far (sum over its processes)."""
+def probe_counts(folder: Path) -> tuple[dict[str, int], dict[str, list[float]]]:
+    """Role -> SQL statements executed so far (sum over its processes), and unit of work
+    ("<role> <request or task>") -> [runs, statements, CPU seconds] so far."""
     out: dict[str, int] = {}
+    units: dict[str, list[float]] = {}
     for path in folder.glob("*.json"):
         role = path.name.split(".")[0]
         with contextlib.suppress(ValueError, OSError):
-            out[role] = out.get(role, 0) + json.loads(path.read_text())["queries"]
-    return out
+            data = json.loads(path.read_text())
+            out[role] = out.get(role, 0) + data["queries"]
+            for key, figures in data.get("units", {}).items():
+                total = units.setdefault(f"{role} {key}", [0, 0, 0.0])
+                for i, value in enumerate(figures):
+                    total[i] += value
+    return out, units
 
 
 def redis_pids() -> list[int]:
@@ -232,7 +239,7 @@ class Snapshot:
         groups["redis (shared server)"] = redis_pids()
         groups["loadgen"] = [loadgen_pid]
         self.cpu = {role: cpu_seconds(pids) for role, pids in groups.items()}
-        self.queries = probe_counts(probe_dir)
+        self.queries, self.units = probe_counts(probe_dir)
         self.pg = pg_counters()
 
 
@@ -250,7 +257,24 @@ def per_order(first: Snapshot, last: Snapshot, orders: int) -> dict:
         for role, n in last.queries.items()
     }
     pg = {k: round((last.pg[k] - first.pg[k]) / orders, 1) if orders else None for k in last.pg}
-    return {"cpu": cpu, "sql_queries_per_order": queries, "pg_stat_database_per_order": pg}
+    units = {}
+    for key, (runs, statements, cpu_s) in last.units.items():
+        before = first.units.get(key, [0, 0, 0.0])
+        runs, statements, cpu_s = runs - before[0], statements - before[1], cpu_s - before[2]
+        if runs and orders:
+            units[key] = {
+                "per_order": round(runs / orders, 2),
+                "sql_per_run": round(statements / runs, 1),
+                "cpu_ms_per_run": round(1000 * cpu_s / runs, 2),
+                "cpu_ms_per_order": round(1000 * cpu_s / orders, 2),
+            }
+    units = dict(sorted(units.items(), key=lambda kv: -kv[1]["cpu_ms_per_order"]))
+    return {
+        "cpu": cpu,
+        "sql_queries_per_order": queries,
+        "pg_stat_database_per_order": pg,
+        "units": units,
+    }
 
 
 # --- after the run ---------------------------------------------------------------------------
@@ -450,6 +474,15 @@ def summary(name: str, f: dict) -> str:
         ("SQL per order", json.dumps(f["sql_queries_per_order"])),
         ("CPU ms per order", json.dumps({k: v["cpu_ms_per_order"] for k, v in f["cpu"].items()})),
         ("load average", f"{f['load_average_start']} -> {f['load_average_end']}"),
+    ]
+    top = list(f.get("units", {}).items())[:14]
+    rows += [
+        (
+            f"  {key}"[:60],
+            f"{u['per_order']}/order, {u['sql_per_run']} SQL, {u['cpu_ms_per_run']} ms CPU"
+            f" = {u['cpu_ms_per_order']} ms/order",
+        )
+        for key, u in top
     ]
     return f"{name}: {f['title']}\n" + report.table(rows)
 
