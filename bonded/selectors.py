@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from django.db.models import F, QuerySet, Sum
 
 from bonded.models import AccountBookRecord, Balance, GoodsItem, Location, Move, Reservation
+from config import refcache
+
+# Locations change in admin, rarely; placement reads them for every order (config/refcache.py).
+_LOCATION_MODELS = ("bonded.Location", "bonded.Warehouse")
 
 
 def item_by_no(item_no: str) -> GoodsItem | None:
@@ -13,7 +17,22 @@ def item_by_no(item_no: str) -> GoodsItem | None:
 
 
 def location_by_code(code: str) -> Location | None:
-    return Location.objects.select_related("warehouse").filter(code=code).first()
+    """The location with its warehouse (per-process reference cache: a change shows within
+    REFERENCE_CACHE_SECONDS)."""
+    return refcache.cached(
+        _LOCATION_MODELS,
+        ("location", code),
+        lambda: Location.objects.select_related("warehouse").filter(code=code).first(),
+    )
+
+
+def zone_counter(code: str) -> Location | None:
+    """An active pickup counter inside the supervision zone (reference cache, as above)."""
+    return refcache.cached(
+        _LOCATION_MODELS,
+        ("zone_counter", code),
+        lambda: pickup_counters(inside_zone_only=True).filter(code=code).first(),
+    )
 
 
 def pickup_counters(*, inside_zone_only: bool = True) -> QuerySet[Location]:
@@ -25,13 +44,18 @@ def pickup_counters(*, inside_zone_only: bool = True) -> QuerySet[Location]:
 
 
 def storage_location_for(location: Location) -> Location | None:
-    """The bonded storage that serves a counter or dock: the first storage zone of its warehouse."""
-    return (
-        Location.objects.filter(
-            warehouse_id=location.warehouse_id, kind=Location.Kind.STORAGE, is_active=True
-        )
-        .order_by("pick_sequence", "code")
-        .first()
+    """The bonded storage that serves a counter or dock: the first storage zone of its warehouse
+    (reference cache, as above)."""
+    return refcache.cached(
+        _LOCATION_MODELS,
+        ("storage_for", location.warehouse_id),
+        lambda: (
+            Location.objects.filter(
+                warehouse_id=location.warehouse_id, kind=Location.Kind.STORAGE, is_active=True
+            )
+            .order_by("pick_sequence", "code")
+            .first()
+        ),
     )
 
 
@@ -95,6 +119,32 @@ def book_records(*, warehouse_code: str | None = None) -> QuerySet[AccountBookRe
     if warehouse_code:
         records = records.filter(warehouse__code=warehouse_code)
     return records
+
+
+@dataclass(frozen=True)
+class BookEntry:
+    record_no: int
+    net_weight_kg: object  # Decimal
+    gross_weight_kg: object  # Decimal
+
+
+def book_entries(*, warehouse_code: str, item_nos: Iterable[str]) -> dict[str, BookEntry]:
+    """item_no -> its account-book record number and unit weights in the warehouse's book,
+    for the items that have one (reference cache: record numbers and weights seldom change;
+    the record's running quantities are not here, read book_records for those)."""
+    wanted = tuple(sorted(set(item_nos)))
+
+    def load() -> dict[str, BookEntry]:
+        rows = AccountBookRecord.objects.filter(
+            warehouse__code=warehouse_code, item__item_no__in=wanted
+        ).values_list("item__item_no", "record_no", "item__net_weight_kg", "item__gross_weight_kg")
+        return {item_no: BookEntry(no, net, gross) for item_no, no, net, gross in rows}
+
+    return refcache.cached(
+        ("bonded.AccountBookRecord", "bonded.GoodsItem", "bonded.Warehouse"),
+        ("book_entries", warehouse_code, wanted),
+        load,
+    )
 
 
 def availability_at_counters(

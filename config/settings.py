@@ -144,6 +144,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (shared by every process: rate limits, worker heartbeat) -------------------------
 CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://bondport_cache")}
 
+# Reference rows read on every placement (locations, risk rules, customs parties, positive
+# list, account-book records) are kept per process this many seconds (config/refcache.py): a
+# change made elsewhere takes effect within it. 0 reads them from the database every time.
+REFERENCE_CACHE_SECONDS = env.int("REFERENCE_CACHE_SECONDS", default=10)
+
 # --- Auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

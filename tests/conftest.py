@@ -37,6 +37,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _missing(f"this test needs Redis at {REDIS_URL}")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_reference_cache() -> Iterator[None]:
+    """Each test starts with an empty per-process reference cache (config/refcache.py): rows
+    a previous test cached were rolled back or flushed with its database."""
+    from config import refcache
+
+    refcache.forget()
+    yield
+    refcache.forget()
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db) -> Iterator[type[WorkerProcess]]:
     """Start real worker processes: `celery_worker_process("default").start()`."""

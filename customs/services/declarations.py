@@ -16,7 +16,7 @@ from config.crypto import keyed_hash
 from config.tasks import send_on_commit
 from customs import errors
 from customs.filings import OrderFiling, PaymentFiling, WaybillFiling
-from customs.models import Declaration, DeclaredLine, Enterprise, OrderClearance
+from customs.models import Declaration, DeclaredLine, OrderClearance
 from customs.services import supervision
 from customs.services.clearance import clearance_recompute, clearance_transition
 from customs.services.states import ACCEPTED_OR_LATER, declaration_may_move
@@ -59,12 +59,9 @@ def _book_for(order: OrderFiling) -> dict:
             extra={"destination_code": order.destination_code},
         )
     warehouse = location.warehouse
-    records = {
-        record.item.item_no: record
-        for record in bonded_selectors.book_records(warehouse_code=warehouse.code).filter(
-            item__item_no__in=[line.item_no for line in order.lines]
-        )
-    }
+    records = bonded_selectors.book_entries(
+        warehouse_code=warehouse.code, item_nos=[line.item_no for line in order.lines]
+    )
     missing = sorted({line.item_no for line in order.lines} - records.keys())
     if missing:
         raise errors.AccountBookMissing(
@@ -76,11 +73,9 @@ def _book_for(order: OrderFiling) -> dict:
         "warehouse_code": warehouse.code,
         "ems_no": warehouse.ems_no,
         "area_code": warehouse.area_code,
-        "records": {item_no: str(record.record_no) for item_no, record in records.items()},
-        "net_weight": str(sum(r.item.net_weight_kg * _qty(order, n) for n, r in records.items())),
-        "gross_weight": str(
-            sum(r.item.gross_weight_kg * _qty(order, n) for n, r in records.items())
-        ),
+        "records": {item_no: str(entry.record_no) for item_no, entry in records.items()},
+        "net_weight": str(sum(e.net_weight_kg * _qty(order, n) for n, e in records.items())),
+        "gross_weight": str(sum(e.gross_weight_kg * _qty(order, n) for n, e in records.items())),
     }
 
 
@@ -89,8 +84,11 @@ def _qty(order: OrderFiling, item_no: str) -> int:
 
 
 def _names(codes: dict[str, str]) -> dict[str, str]:
-    found = {(e.role, e.code): e.name for e in Enterprise.objects.all()}
-    return {role: found.get((role, code), code) for role, code in codes.items()}
+    found = supervision.enterprises(set(codes.values()))
+    return {
+        role: found[(role, code)].name if (role, code) in found else code
+        for role, code in codes.items()
+    }
 
 
 def summary_of(order_no: str):
@@ -176,7 +174,8 @@ def order_precheck(*, order: OrderFiling, waybill: WaybillFiling) -> None:
 
 def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling):
     """File the order (CEB311) and waybill (CEB511); pre-checked; durable with the caller's
-    transaction. Calling again with the same data is a no-op; different data is refused."""
+    transaction; returns the order's clearance. Calling again with the same data is a no-op;
+    different data is refused."""
     if not order.lines:
         raise errors.CustomsError(_("An order needs at least one line."), code="customs_no_lines")
     if order.delivery_mode not in ("pickup", "delivery"):
@@ -194,7 +193,7 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
                     % {"order_no": order.order_no},
                     extra={"order_no": order.order_no},
                 )
-            return summary_of(order.order_no)
+            return OrderClearance.objects.get(order_no=order.order_no)
         ciq_required, flagged = _order_checks(order, waybill, payload, id_hash)
         payload["book"] = _book_for(order)
         payload["names"] = _names(_parties(order))
@@ -238,7 +237,7 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
             fingerprint=fingerprint(waybill_payload),
         )
         nudge_filing()
-    return summary_of(clearance.order_no)
+    return clearance
 
 
 def declaration_create_payment(*, payment: PaymentFiling):

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customs.models import ClearanceEvent, Enterprise, OrderClearance, RiskHit
-from customs.services.supervision import hit_record, rule
+from customs.services.supervision import enterprises, hit_record, rule
 
 G = Enterprise.Grade
 
@@ -104,7 +104,9 @@ def enterprise_grades_recompute(*, now=None) -> int:
 
 
 def merchant_grade(ebc_code: str) -> str:
-    enterprise = Enterprise.objects.filter(role=Enterprise.Role.MERCHANT, code=ebc_code).first()
+    """The merchant's grade as the pre-audit sees it (reference cache: an override or a
+    re-grade shows within REFERENCE_CACHE_SECONDS)."""
+    enterprise = enterprises({ebc_code}).get((Enterprise.Role.MERCHANT, ebc_code))
     return enterprise.effective_grade if enterprise else G.B
 
 
@@ -143,7 +145,8 @@ def grade_sampling(*, order_no: str, ebc_code: str) -> bool:
 
 
 def enterprise_grade_override(*, code: str, grade: str, reason: str = "") -> Enterprise:
-    """Staff set (or with grade "" clear) a merchant's grade; the pre-audit uses it at once."""
+    """Staff set (or with grade "" clear) a merchant's grade; the pre-audit uses it at once in
+    this process, everywhere within REFERENCE_CACHE_SECONDS."""
     from customs import errors
 
     if grade and grade not in G.values:

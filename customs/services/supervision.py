@@ -19,6 +19,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config import refcache
 from customs import errors
 from customs.models import (
     DeclaredLine,
@@ -93,8 +94,13 @@ _snapshot: ContextVar[dict[str, RiskRule] | None] = ContextVar("risk_rules", def
 @contextmanager
 def rules_snapshot():
     """Within the block, `rule()` answers from one read of all rules (a pre-check asks for
-    seven): the same rows the block would have read one by one, in one query."""
-    token = _snapshot.set({r.code: r for r in RiskRule.objects.all()})
+    seven): the same rows the block would have read one by one, in one query, from the
+    per-process reference cache (config/refcache.py: a change shows within
+    REFERENCE_CACHE_SECONDS)."""
+    rules = refcache.cached(
+        ("customs.RiskRule",), "risk_rules", lambda: {r.code: r for r in RiskRule.objects.all()}
+    )
+    token = _snapshot.set(rules)
     try:
         yield
     finally:
@@ -141,30 +147,49 @@ class ExAnteResult:
 
 
 def current_entries(hs_codes: set[str], *, on: datetime | None = None) -> dict[str, object]:
-    """Entries of the editions valid today matching each code (10 digits, or 8-digit lines)."""
+    """Entries of the editions valid today matching each code (10 digits, or 8-digit lines);
+    from the per-process reference cache (config/refcache.py)."""
     today = (on or timezone.now()).astimezone(SHANGHAI).date()
-    prefixes = {code[:8] for code in hs_codes}
-    entries = (
-        PositiveListEntry.objects.filter(edition__valid_from__lte=today)
-        .filter(Q(edition__valid_to__isnull=True) | Q(edition__valid_to__gte=today))
-        .filter(Q(hs_code__in=hs_codes) | Q(hs_code__in=prefixes))
-        .order_by("-edition__valid_from")
+    codes = frozenset(hs_codes)
+
+    def load() -> dict[str, PositiveListEntry]:
+        prefixes = {code[:8] for code in codes}
+        entries = (
+            PositiveListEntry.objects.filter(edition__valid_from__lte=today)
+            .filter(Q(edition__valid_to__isnull=True) | Q(edition__valid_to__gte=today))
+            .filter(Q(hs_code__in=codes) | Q(hs_code__in=prefixes))
+            .order_by("-edition__valid_from")
+        )
+        found: dict[str, PositiveListEntry] = {}
+        for entry in entries:
+            for code in codes:
+                if code not in found and (entry.hs_code == code or entry.hs_code == code[:8]):
+                    found[code] = entry
+        return found
+
+    return refcache.cached(
+        ("customs.PositiveListEntry", "customs.PositiveListEdition"),
+        ("positive_list", codes, today),
+        load,
     )
-    found: dict[str, PositiveListEntry] = {}
-    for entry in entries:
-        for code in hs_codes:
-            if code not in found and (entry.hs_code == code or entry.hs_code == code[:8]):
-                found[code] = entry
-    return found
+
+
+def enterprises(codes: set[str]) -> dict[tuple[str, str], Enterprise]:
+    """(role, code) -> the registered enterprise, for these codes; from the per-process
+    reference cache (a suspension shows within REFERENCE_CACHE_SECONDS)."""
+    wanted = frozenset(codes)
+    return refcache.cached(
+        ("customs.Enterprise",),
+        ("enterprises", wanted),
+        lambda: {(e.role, e.code): e for e in Enterprise.objects.filter(code__in=wanted)},
+    )
 
 
 def parties_check(*, parties: dict[str, str]) -> None:
     """parties: role -> code. Refuses unregistered or suspended codes."""
     if not rule("party_registered").enabled:
         return
-    registered = {
-        (e.role, e.code): e for e in Enterprise.objects.filter(code__in=set(parties.values()))
-    }
+    registered = enterprises(set(parties.values()))
     for role, code in parties.items():
         enterprise = registered.get((role, code))
         if enterprise is None:

@@ -138,7 +138,7 @@ def route_for(delivery: PickupDelivery | HomeDelivery) -> Route:
     special supervision zone; home delivery leaves from the outbound dock."""
     if isinstance(delivery, PickupDelivery):
         code = (delivery.counter_code or "").strip()
-        counter = bonded_selectors.pickup_counters(inside_zone_only=True).filter(code=code).first()
+        counter = bonded_selectors.zone_counter(code)
         if counter is None:
             raise InvalidDelivery(field="counter_code")
         storage = bonded_selectors.storage_location_for(counter)

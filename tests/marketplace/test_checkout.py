@@ -207,3 +207,23 @@ def test_a_single_item_above_the_transaction_limit_can_be_ordered_with_full_duty
     world.shoes.save()
     [order] = place(world, (world.shoes, 1))
     assert order.tax_total == Decimal("1458.00")  # duty 600 + VAT 13% of 6,600
+
+
+def test_placement_reads_reference_rows_once_per_cache_period(
+    world, settings, django_capture_on_commit_callbacks
+):
+    """Counters, storage, risk rules, parties, positive list and book records come from the
+    per-process reference cache after the first order (bench/README.md: 33 -> 21 statements)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.REFERENCE_CACHE_SECONDS = 60
+    with (
+        CaptureQueriesContext(connection) as first,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        place(world, (world.paste, 1))
+    with CaptureQueriesContext(connection) as second:
+        place(world, (world.paste, 1))
+    assert len(first.captured_queries) - len(second.captured_queries) >= 9
+    assert len(second.captured_queries) <= 21

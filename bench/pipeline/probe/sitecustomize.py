@@ -83,7 +83,10 @@ if os.environ.get("BENCH_PROBE_DIR"):
     try:
         from celery.signals import task_postrun, task_prerun
 
-        task_prerun.connect(lambda sender=None, **kw: _unit_start(f"task {sender.name}"), weak=False)
-        task_postrun.connect(lambda sender=None, **kw: _unit_end(), weak=False)
+        def _task_started(sender=None, **kwargs):
+            _unit_start(f"task {sender.name}")
+
+        task_prerun.connect(_task_started, weak=False)
+        task_postrun.connect(lambda sender=None, **kwargs: _unit_end(), weak=False)
     except ImportError:
         pass
