@@ -60,3 +60,19 @@ def test_scan_stop_fix_pack_and_dispatch_by_api(world, client, sandbox, api):
     second = api.post(ship + "dispatch").json()
     assert (first["already"], second["already"]) == (False, True)
     assert first["state"] == "dispatched" and first["timeliness"] == "on_time"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/dispatch/lines/{id}/short",
+        "/api/v1/dispatch/mismatches/{id}/fix",
+        "/api/v1/dispatch/waves/W{id}/scan",
+        "/api/v1/dispatch/shipments/BP{id}/pack",
+    ],
+)
+def test_ids_that_no_row_can_have_answer_404(world, api, path):
+    """Beyond bigint (the `<id:>` converter) or simply unknown: 404 in the error shape."""
+    for value in ("481075965743344975872", "999999"):
+        response = api.post(path.format(id=value), {"resolution": "put_back"}, format="json")
+        assert response.status_code == 404, (path, value, response.status_code)

@@ -1,6 +1,6 @@
 """IDOR matrix: two shoppers, two merchants' staff, two kiosks and an anonymous visitor against
-every order, cart, payment, declaration, pickup and kiosk endpoint (HTML and API). Each actor
-reaches only its own; a refusal never carries the other party's data.
+every order, cart, payment, declaration, pickup, warehouse and kiosk endpoint (HTML and API).
+Each actor reaches only its own; a refusal never carries the other party's data.
 
 One test per endpoint; inside it every actor is tried on both owners' resources and the whole
 table of outcomes is compared at once, so a failure prints who reached what."""
@@ -114,6 +114,7 @@ ENDPOINTS = [
     Endpoint("api orders list", "get", "/api/v1/orders/", "shopper", lists=True),
     Endpoint("api payment start", "post", "/api/v1/orders/{no}/payment/", "shopper"),
     Endpoint("api payment status", "get", "/api/v1/orders/{no}/payment/status/", "shopper"),
+    Endpoint("api pickup code", "get", "/api/v1/orders/{no}/pickup-code/", "shopper"),
     Endpoint("api cancel", "post", "/api/v1/orders/{no}/cancel/", "shopper"),
     Endpoint("api return", "post", "/api/v1/orders/{no}/return/", "shopper"),
     # customs: the clearance read is for platform / customs staff, none of these actors
@@ -122,6 +123,16 @@ ENDPOINTS = [
     Endpoint("admin order", "get", "/admin/marketplace/order/{pk}/change/", "staff"),
     Endpoint("admin orders list", "get", "/admin/marketplace/order/", "staff", lists=True),
     Endpoint("admin declarations", "get", "/admin/customs/declaration/?q={no}", "", lists=True),
+    # warehouse (dispatch): operators only, none of these actors
+    Endpoint("warehouse page", "get", "/warehouse/", "", lists=True),
+    Endpoint("warehouse shipment page", "get", "/warehouse/shipments/{no}/", ""),
+    Endpoint("api dispatch waves", "get", "/api/v1/dispatch/waves/", "", lists=True),
+    Endpoint("api dispatch new wave", "post", "/api/v1/dispatch/waves/", ""),
+    Endpoint("api dispatch shipment", "get", "/api/v1/dispatch/shipments/{no}/", ""),
+    Endpoint(
+        "api dispatch pack", "post", "/api/v1/dispatch/shipments/{no}/pack", "", {"weight_kg": "1"}
+    ),
+    Endpoint("api dispatch confirm", "post", "/api/v1/dispatch/shipments/{no}/dispatch", ""),
     # kiosk API
     Endpoint("kiosk order", "get", "/api/v1/kiosk/orders/{no}", "kiosk"),
     Endpoint("kiosk lookup", "post", "/api/v1/kiosk/pickups/lookup", "kiosk", {"code": "{code}"}),
