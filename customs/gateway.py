@@ -32,6 +32,9 @@ class Transport(Protocol):
     def fetch_receipts(self, *, authority: str, after: int) -> dict:
         """Receipts after a cursor: {"receipts": [...], "next": int}."""
 
+    def send_decision(self, *, authority: str, decl_guid: str, decision: str, note: str) -> dict:
+        """An officer's inspection decision on a held declaration, to the authority's record."""
+
 
 class HttpTransport:
     """HMAC-signed HTTP, timeouts on every call, one pooled session per process."""
@@ -84,6 +87,16 @@ class HttpTransport:
             },
         )
         return SendResult(http_status=response.status_code, body=response.json())
+
+    def send_decision(self, *, authority: str, decl_guid: str, decision: str, note: str) -> dict:
+        body = json.dumps({"guid": decl_guid, "decision": decision, "note": note}).encode()
+        response = self._request(
+            "POST",
+            f"{self._url(authority)}/decisions",
+            body,
+            {"Content-Type": "application/json"},
+        )
+        return response.json()
 
     def fetch_receipts(self, *, authority: str, after: int) -> dict:
         query = urlencode({"after": after, "limit": 500})

@@ -70,6 +70,20 @@ def declarations_cancel(order_no: str, reason: str) -> None:
     services.declarations_cancel_for_order(order_no=order_no, reason=reason)
 
 
+@shared_task(bind=True, name="customs.tasks.decision_forward", max_retries=None, **DURABLE)
+def decision_forward(self, declaration_id: int, decision: str, note: str = "") -> str:
+    """An officer's inspection decision to the authority's record, retried while it is down."""
+    from customs.services.inspection import decision_forward as forward
+
+    try:
+        return forward(declaration_id=declaration_id, decision=decision, note=note)
+    except GatewayUnavailable as exc:
+        if self.request.retries >= settings.CUSTOMS_MAX_RETRIES:
+            logger.warning("authority unreachable; inspection decision not forwarded: %s", exc)
+            return "unavailable"
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
 @shared_task(name="customs.tasks.declarations_sweep", **DURABLE)
 def declarations_sweep() -> dict:
     """Catch anything a lost message missed: unsent declarations, unapplied receipts,

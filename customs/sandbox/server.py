@@ -3,6 +3,8 @@
 HTTP contract (same as the real gateway adapter expects), under /customs and /ciq:
   POST <base>/messages   signed XML message (a batch) -> {"guid", "duplicate", "records": [...]}
   GET  <base>/receipts?after=N&limit=M   signed -> {"receipts": [...], "next": N}
+  POST <base>/decisions  signed JSON {"guid", "decision": "release"|"reject", "note"}: an
+                         officer's decision on a record held for inspection (500)
   POST /sandbox/control  signed JSON knobs (latency, inspection rate, outage, 5xx ...)
   GET  /sandbox/state    signed -> knobs and counters
 Receipts are also pushed, signed, to the callback URL as {"receipts": [row]}.
@@ -186,6 +188,29 @@ class Sandbox:
                 fn(*args)
             except Exception:
                 logger.exception("sandbox step failed")
+
+    # --- officers ----------------------------------------------------------------------------
+    def decide(self, authority: str, body: bytes) -> tuple[int, dict]:
+        """An officer's decision on a record held for inspection: 800 released or 100
+        rejected, pushed like any receipt. The same decision again answers as before."""
+        try:
+            data = json.loads(body or b"{}")
+            guid, decision = str(data["guid"]), str(data["decision"])
+        except (ValueError, TypeError, KeyError) as exc:
+            return 400, {"reason": f"malformed decision: {exc}"}
+        if decision not in ("release", "reject"):
+            return 400, {"reason": "decision must be release or reject"}
+        wanted = 800 if decision == "release" else 100
+        status = self._status(authority, guid)
+        if status == 0:
+            return 404, {"reason": f"no {authority} record {guid}"}
+        if status == wanted:
+            return 200, {"status": status, "duplicate": True}
+        if status != 500:
+            return 409, {"reason": f"record {guid} is not held for inspection (status {status})"}
+        note = str(data.get("note") or decision)[:200]
+        self.emit(authority, guid, wanted, f"inspection: {note}")
+        return 200, {"status": wanted, "duplicate": False}
 
     # --- messages ----------------------------------------------------------------------------
     def receive(self, authority: str, xml: bytes) -> tuple[int, dict]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from config.errors import DomainError
+from config.tasks import send_on_commit
 from customs import errors
 from customs.gateway import get_transport
 from customs.models import Declaration, GatewayCursor, OrderClearance, Receipt
@@ -206,4 +207,12 @@ def inspection_decide(*, declaration_id: int, decision: str, actor: str, note: s
         ],
         source="officer",
     )
-    return receipt_apply(receipt_id=ids[0]) if ids else "stale"
+    if not ids:
+        return "stale"
+    outcome = receipt_apply(receipt_id=ids[0])
+    if outcome == "applied":  # the authority's record follows (customs.services.inspection)
+        send_on_commit(
+            "customs.tasks.decision_forward",
+            kwargs={"declaration_id": decl.pk, "decision": decision, "note": note},
+        )
+    return outcome
