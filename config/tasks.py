@@ -1,5 +1,6 @@
 """Platform-wide tasks that belong to no app, and the one way apps enqueue work."""
 
+import contextlib
 import logging
 
 from celery import shared_task
@@ -34,3 +35,38 @@ def send_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = None) -
             logger.warning("broker unavailable: %s waits for its sweep", name)
 
     transaction.on_commit(send)
+
+
+def _queued_key(name: str) -> str:
+    return f"bondport:queued:{name}"
+
+
+def send_coalesced_on_commit(name: str, *, window_seconds: float = 5.0) -> None:
+    """`send_on_commit` for a task that takes all the work due when it starts (filing): while
+    one such task waits in the queue, another would find nothing the first does not, so none
+    is sent. A cache key marks the waiting task; the task clears it as it starts
+    (`coalesced_task_started`); the key lapses after `window_seconds` in case the message is
+    lost. Without the cache every nudge is sent, as before."""
+    from celery import current_app
+    from django.db import transaction
+
+    def send() -> None:
+        try:
+            if not cache.add(_queued_key(name), 1, timeout=window_seconds):
+                return  # one is queued and will take this work too
+        except Exception:
+            logger.warning("cache unavailable: %s sent uncoalesced", name)
+        try:
+            current_app.send_task(name, retry=False)
+        except Exception:  # any transport error: the sweep will pick the work up
+            logger.warning("broker unavailable: %s waits for its sweep", name)
+            with contextlib.suppress(Exception):
+                cache.delete(_queued_key(name))
+
+    transaction.on_commit(send)
+
+
+def coalesced_task_started(name: str) -> None:
+    """Called first by a coalesced task: work committed from now on needs a new one."""
+    with contextlib.suppress(Exception):
+        cache.delete(_queued_key(name))

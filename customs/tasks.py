@@ -13,6 +13,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from config.tasks import coalesced_task_started
 from customs import services
 from customs.errors import GatewayUnavailable
 
@@ -31,6 +32,7 @@ def backoff(retries: int) -> float:
 @shared_task(bind=True, name="customs.tasks.declarations_push", max_retries=None, **DURABLE)
 def declarations_push(self) -> int:
     """Send every due declaration, batched; transient gateway failures retry with backoff."""
+    coalesced_task_started("customs.tasks.declarations_push")
     try:
         return services.declarations_file().sent
     except GatewayUnavailable as exc:

@@ -38,12 +38,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_reference_cache() -> Iterator[None]:
+def _fresh_caches() -> Iterator[None]:
     """Each test starts with an empty per-process reference cache (config/refcache.py): rows
     a previous test cached were rolled back or flushed with its database."""
     from config import refcache
+    from config.tasks import coalesced_task_started
 
     refcache.forget()
+    # A push another test queued (and no worker took) must not swallow this test's nudge.
+    coalesced_task_started("customs.tasks.declarations_push")
     yield
     refcache.forget()
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from bonded import selectors as bonded_selectors
 from config.crypto import keyed_hash
-from config.tasks import send_on_commit
+from config.tasks import send_coalesced_on_commit
 from customs import errors
 from customs.filings import OrderFiling, PaymentFiling, WaybillFiling
 from customs.models import Declaration, DeclaredLine, OrderClearance
@@ -32,8 +32,10 @@ def fingerprint(payload: dict, id_hash: str = "") -> str:
 
 
 def nudge_filing() -> None:
-    """After commit, ask a worker to push; if the broker is down the sweep files it later."""
-    send_on_commit("customs.tasks.declarations_push")
+    """After commit, ask a worker to push, unless a push is already waiting in the queue (it
+    will take this declaration too: pushes file everything due, in batches); if the broker is
+    down the sweep files it later."""
+    send_coalesced_on_commit("customs.tasks.declarations_push")
 
 
 def declaration_transition(*, declaration: Declaration, to: str, info: str = "") -> bool:
