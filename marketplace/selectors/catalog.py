@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from bonded import selectors as bonded_selectors
+from config import refcache
 from marketplace.errors import InvalidQuantity, ListingUnavailable
 from marketplace.models import Brand, Category, Listing, Merchant
 from marketplace.services.tax import TaxBreakdown, TaxLineInput, TaxRates, compute_tax
@@ -68,6 +69,15 @@ def listing_search(
     return listings.order_by(*SORTS.get(sort, SORTS["newest"]))
 
 
+_CATALOG_MODELS = (
+    "marketplace.Listing",
+    "marketplace.Merchant",
+    "marketplace.Category",
+    "marketplace.Brand",
+    "bonded.GoodsItem",
+)
+
+
 def listing_visible(*, listing_id: int) -> Listing:
     listing = visible_listings().filter(pk=listing_id).first()
     if listing is None:
@@ -83,13 +93,21 @@ def availability_for(listings) -> dict[int, int]:
 
 
 def catalog_facets() -> dict:
-    """Filter choices: categories, brands and origins that have visible listings."""
-    visible = visible_listings()
-    return {
-        "categories": list(Category.objects.filter(listings__in=visible).distinct()),
-        "brands": list(Brand.objects.filter(listings__in=visible).distinct()),
-        "origins": sorted(set(visible.values_list("item__origin_country", flat=True).order_by())),
-    }
+    """Filter choices: categories, brands and origins that have visible listings. Three
+    statements, read once per REFERENCE_CACHE_SECONDS per process (config/refcache.py): every
+    list page shows them and they change only when staff edit the catalog."""
+
+    def load() -> dict:
+        visible = visible_listings()
+        return {
+            "categories": list(Category.objects.filter(listings__in=visible).distinct()),
+            "brands": list(Brand.objects.filter(listings__in=visible).distinct()),
+            "origins": sorted(
+                set(visible.values_list("item__origin_country", flat=True).order_by())
+            ),
+        }
+
+    return refcache.cached(_CATALOG_MODELS, "catalog_facets", load)
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,17 @@ def test_zero_seconds_reads_the_database_every_time(settings):
     assert _reads(lambda: bonded_selectors.location_by_code("NOPE")) == 1
     assert _reads(lambda: bonded_selectors.location_by_code("NOPE")) == 1
     assert Location.objects.count() == 0
+
+
+def test_catalog_filters_show_a_new_listing_at_once_and_cost_nothing_meanwhile(settings):
+    from marketplace.selectors.catalog import catalog_facets
+    from tests.marketplace.factories import CategoryFactory, ListingFactory
+
+    settings.REFERENCE_CACHE_SECONDS = 60
+    ListingFactory()
+    before = catalog_facets()
+    assert _reads(catalog_facets) == 0
+    category = CategoryFactory(slug="new-shelf")
+    ListingFactory(category=category)  # staff add a listing: saved in this process
+    after = catalog_facets()
+    assert category in after["categories"] and category not in before["categories"]
