@@ -26,6 +26,13 @@ def location_by_code(code: str) -> Location | None:
     )
 
 
+def zone_counters() -> list[Location]:
+    """The active pickup counters inside the supervision zone, by code (reference cache)."""
+    return refcache.cached(
+        _LOCATION_MODELS, "zone_counters", lambda: list(pickup_counters(inside_zone_only=True))
+    )
+
+
 def zone_counter(code: str) -> Location | None:
     """An active pickup counter inside the supervision zone (reference cache, as above)."""
     return refcache.cached(
@@ -73,6 +80,16 @@ def available_by_item(
         balances = balances.filter(item_id__in=list(item_ids))
     rows = balances.values("item_id").annotate(free=Sum(F("on_hand") - F("reserved")))
     return {row["item_id"]: row["free"] or 0 for row in rows}
+
+
+def available_by_storage(*, item_id: int) -> dict[str, int]:
+    """Units of one item free to sell per bonded storage zone, by location code: one query."""
+    rows = (
+        Balance.objects.filter(item_id=item_id, location__kind=Location.Kind.STORAGE)
+        .values("location__code")
+        .annotate(free=Sum(F("on_hand") - F("reserved")))
+    )
+    return {row["location__code"]: row["free"] or 0 for row in rows}
 
 
 def availability(

@@ -123,17 +123,12 @@ class DeliveryOption:
 
 def delivery_options(*, listing: Listing) -> list[DeliveryOption]:
     """Counter pickup only at counters inside the special supervision zone, from the bonded
-    storage of that counter's warehouse; domestic delivery from any bonded storage."""
+    storage of that counter's warehouse; domestic delivery from any bonded storage, last, with
+    the listing's whole free stock. One statement (counters and storage zones are cached)."""
     english = (get_language() or "").startswith("en")
-    counters = list(bonded_selectors.pickup_counters(inside_zone_only=True))
+    counters = bonded_selectors.zone_counters()
     storage_by_counter = {c.code: bonded_selectors.storage_location_for(c) for c in counters}
-    storage_codes = {s.code for s in storage_by_counter.values() if s is not None}
-    per_storage = {
-        code: bonded_selectors.available_by_item(
-            item_ids=[listing.item_id], location_codes=[code]
-        ).get(listing.item_id, 0)
-        for code in storage_codes
-    }
+    per_storage = bonded_selectors.available_by_storage(item_id=listing.item_id)
     options = [
         DeliveryOption(
             kind="pickup",
@@ -146,7 +141,7 @@ def delivery_options(*, listing: Listing) -> list[DeliveryOption]:
         )
         for c in counters
     ]
-    total = bonded_selectors.available_by_item(item_ids=[listing.item_id]).get(listing.item_id, 0)
+    total = sum(per_storage.values())
     options.append(
         DeliveryOption(
             kind="delivery",

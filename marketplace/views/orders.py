@@ -86,7 +86,7 @@ def checkout(request):
     shopper = shopper_for_user(request.user)
     if shopper is None:
         raise Http404
-    counters = list(bonded_selectors.pickup_counters(inside_zone_only=True))
+    counters = bonded_selectors.zone_counters()
     form = CheckoutForm(request.POST or request.GET or None, counters=counters)
     lines = cart_services.cart_lines(shopper=shopper)
     if not lines:

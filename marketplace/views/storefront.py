@@ -66,6 +66,7 @@ def product_detail(request, pk: int):
         transaction_limit_check(order_value=tax.dutiable_value, units=quantity)
     except MarketplaceError as exc:
         limit_error = exc.message
+    options = catalog.delivery_options(listing=listing)
     return render(
         request,
         "marketplace/product_detail.html",
@@ -76,8 +77,8 @@ def product_detail(request, pk: int):
             "limit_error": limit_error,
             "tax": tax,
             "composite_rate": catalog.listing_rates(listing).composite_within_limits(),
-            "available": catalog.availability_for([listing])[listing.pk],
-            "options": catalog.delivery_options(listing=listing),
+            "available": options[-1].available,  # domestic delivery: every storage zone
+            "options": options,
             "max_quantity": catalog.MAX_QUANTITY,
         },
     )
