@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from customs.models import ClearanceEvent, Declaration, OrderClearance, RiskHit
 
@@ -44,7 +44,12 @@ def order_clearance(order_no: str) -> ClearanceView | None:
     clearance = OrderClearance.objects.filter(order_no=order_no).first()
     if clearance is None:
         return None
-    decls = Declaration.objects.filter(order_no=order_no).order_by("created_at", "id")
+    # Only what the view shows: the payloads and the encrypted resident IDs stay unread.
+    decls = (
+        Declaration.objects.filter(order_no=order_no)
+        .only("kind", "authority", "state", "return_status", "return_info", "last_error", "sent_at")
+        .order_by("created_at", "id")
+    )
     events = ClearanceEvent.objects.filter(clearance=clearance)
     return ClearanceView(
         order_no=order_no,
@@ -67,6 +72,48 @@ def order_clearance(order_no: str) -> ClearanceView | None:
         ),
         history=tuple((e.from_state, e.to_state, e.reason, e.created_at) for e in events),
     )
+
+
+@dataclass(frozen=True)
+class ClearanceStatus:
+    state: str
+    goods_released: bool
+    changed_at: datetime
+
+
+def clearance_status(order_no: str) -> ClearanceStatus | None:
+    """The clearance's state alone, one row: for guards that need no declarations or history."""
+    row = (
+        OrderClearance.objects.filter(order_no=order_no)
+        .values_list("state", "goods_released_at", "state_changed_at")
+        .first()
+    )
+    if row is None:
+        return None
+    state, goods_released_at, changed_at = row
+    return ClearanceStatus(state, goods_released_at is not None, changed_at)
+
+
+def declaration_first_in(
+    order_no: str, *, kind: str, authority: str, states: Iterable[str]
+) -> tuple[datetime | None, datetime] | None:
+    """(sent_at, the clearance's changed_at) of the order's first declaration of this kind in
+    one of `states`, in one query; None when there is none or the order has no clearance."""
+    changed_at = OrderClearance.objects.filter(order_no=OuterRef("order_no")).values(
+        "state_changed_at"
+    )[:1]
+    row = (
+        Declaration.objects.filter(
+            order_no=order_no, kind=kind, authority=authority, state__in=list(states)
+        )
+        .annotate(clearance_changed_at=Subquery(changed_at))
+        .order_by("created_at", "id")
+        .values_list("sent_at", "clearance_changed_at")
+        .first()
+    )
+    if row is None or row[1] is None:
+        return None
+    return row
 
 
 @dataclass(frozen=True)

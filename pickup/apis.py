@@ -8,12 +8,11 @@ from rest_framework.views import APIView
 
 from marketplace.errors import OrderNotFound
 from marketplace.models import Order
-from marketplace.selectors.orders import order_for_shopper
-from marketplace.selectors.shoppers import shopper_by_resident_id, shopper_for_user
+from marketplace.selectors.shoppers import shopper_by_resident_id
 from pickup.auth import IsKiosk, KioskKeyAuthentication, KioskSessionAuthentication
 from pickup.errors import NotAPickupOrder, NotReady, ShopperNotRegistered
 from pickup.qr import qr_svg
-from pickup.selectors import order_journey
+from pickup.selectors import order_journey, pickup_order_for_user
 from pickup.services import pickup_code_check, pickup_handover, pickup_identity_check
 from pickup.services.codes import code_for, pickup_code_issue
 from pickup.services.handover import order_items
@@ -280,7 +279,7 @@ class ShopperPickupCodeApi(APIView):
         summary="My pickup code for a released order",
     )
     def get(self, request, order_no: str):
-        order = order_for_shopper(shopper=shopper_for_user(request.user), order_no=order_no)
+        order = pickup_order_for_user(user=request.user, order_no=order_no)
         if order is None:
             raise OrderNotFound()
         if order.delivery_mode != "pickup":

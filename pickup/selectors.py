@@ -22,6 +22,18 @@ def pickup_code_of(order) -> PickupCode | None:
     return PickupCode.objects.filter(order=order).first()
 
 
+def pickup_order_for_user(*, user, order_no: str) -> Order | None:
+    """The signed-in shopper's own order with its pickup code (if issued), in one read;
+    someone else's order is None, exactly like one that does not exist."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        return None
+    return (
+        Order.objects.select_related("pickup_code")
+        .filter(shopper__user=user, number=str(order_no)[:32])
+        .first()
+    )
+
+
 def kiosks_at(*, counter_code: str) -> QuerySet[Kiosk]:
     return Kiosk.objects.filter(counter__code=counter_code, revoked_at__isnull=True)
 

@@ -148,7 +148,7 @@ def orders_expire(*, now=None, limit: int = 200) -> int:
 
 def _guard_released(order: Order) -> None:
     """Paid, released by customs (and CIQ where needed), goods moved out of bond."""
-    view = customs_selectors.order_clearance(order.number)
+    view = customs_selectors.clearance_status(order.number)
     if (
         order.state != S.RELEASED
         or order.paid_at is None
@@ -159,11 +159,17 @@ def _guard_released(order: Order) -> None:
         raise NotReadyForHandover(number=order.number, state=order.get_state_display())
 
 
-def order_deliver(*, order_no: str, actor: str) -> Order:
+def order_deliver(*, order_no: str, actor: str, locked: Order | None = None) -> Order:
     """Handover at the counter: paid and released by customs (and CIQ where needed), goods at
-    the counter; issues the stock. A second call changes nothing."""
-    with transaction.atomic():
-        order = order_locked(order_no)
+    the counter; issues the stock. A second call changes nothing.
+
+    `locked`: the order row as the caller locked it (select_for_update) in its open transaction,
+    so it is not read again; then the caller's transaction is the unit (no savepoint of its
+    own): a refusal raised here fails the caller's whole transaction."""
+    with transaction.atomic(savepoint=locked is None):
+        if locked is not None and locked.number != order_no:
+            raise ValueError("locked is another order")
+        order = locked if locked is not None else order_locked(order_no)
         if order.state == S.DELIVERED:
             return order
         _guard_released(order)

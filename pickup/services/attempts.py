@@ -36,7 +36,3 @@ def tries_left(*, kiosk: Kiosk | None = None, order=None) -> int:
     wrong = Attempt.objects.filter(outcome=Attempt.Outcome.WRONG, at__gte=timezone.now() - window)
     wrong = wrong.filter(kiosk=kiosk) if kiosk is not None else wrong.filter(order=order)
     return max(max_wrong - wrong.count(), 0)
-
-
-def attempt_record(*, kiosk: Kiosk, kind: str, outcome: str, order=None, reason: str = "") -> None:
-    Attempt.objects.create(kiosk=kiosk, order=order, kind=kind, outcome=outcome, reason=reason)

@@ -52,12 +52,17 @@ def _open_codes():
     return PickupCode.objects.filter(Q(used_at__isnull=True) | Q(used_at__gte=recent))
 
 
-def code_find(*, code: str) -> PickupCode | None:
-    """The open pickup code with these digits, at any counter."""
+def code_find(*, code: str, lock: bool = False) -> PickupCode | None:
+    """The open pickup code with these digits, at any counter, with its order and shopper.
+
+    `lock` (inside a transaction): the code and its order rows are locked by the same read,
+    so what it returns of them is their state once the lock is held."""
     code = "".join(code.split())
     if len(code) != CODE_DIGITS or not code.isdigit():
         return None
     candidates = _open_codes().filter(digits_hash=digits_hash(code))
+    if lock:
+        candidates = candidates.select_for_update(of=("self", "order"))
     for found in candidates.select_related("order", "order__shopper"):
         if hmac.compare_digest(code_hash(order_no=found.order.number, code=code), found.code_hash):
             return found
@@ -70,7 +75,10 @@ def pickup_code_issue(*, order) -> PickupCode:
     A fresh salt is drawn until the digits differ from every open code, so six typed digits
     always name one order.
     """
-    existing = PickupCode.objects.filter(order=order).first()
+    try:
+        existing = order.pickup_code  # joined by the caller's read, or read now
+    except PickupCode.DoesNotExist:
+        existing = None
     if existing:
         return existing
     if order.delivery_mode != "pickup":

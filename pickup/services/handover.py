@@ -28,7 +28,7 @@ from pickup.errors import (
     WrongCounter,
 )
 from pickup.models import Attempt, Kiosk, PickupCode
-from pickup.services.attempts import attempt_record, locked_until, tries_left
+from pickup.services.attempts import locked_until, tries_left
 from pickup.services.codes import code_find
 
 READY_STATE = "released"
@@ -46,7 +46,32 @@ class HandoverResult:
 
 def _lock_kiosk(kiosk: Kiosk) -> Kiosk:
     # One entry at a time per kiosk: the count of wrong tries cannot be raced past the limit.
-    return Kiosk.objects.select_for_update().get(pk=kiosk.pk)
+    # Only the lock is taken: the authenticated kiosk (its counter joined) serves as it is.
+    if not list(Kiosk.objects.select_for_update().filter(pk=kiosk.pk).order_by().values("pk")):
+        raise Kiosk.DoesNotExist
+    return kiosk
+
+
+class _AttemptLog:
+    """The audit entries of one visit to the kiosk, written together before the transaction
+    ends. A wrong entry is written at once (with those before it), since the counts of wrong
+    tries read it; each entry keeps the time it was made."""
+
+    def __init__(self, kiosk: Kiosk) -> None:
+        self.kiosk = kiosk
+        self.pending: list[Attempt] = []
+
+    def add(self, *, kind: str, outcome: str, order=None, reason: str = "") -> None:
+        self.pending.append(
+            Attempt(kiosk=self.kiosk, order=order, kind=kind, outcome=outcome, reason=reason)
+        )
+        if outcome == Outcome.WRONG:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            Attempt.objects.bulk_create(self.pending)
+            self.pending = []
 
 
 def _counter_refusal(counter_code: str) -> WrongCounter:
@@ -59,32 +84,32 @@ def _counter_refusal(counter_code: str) -> WrongCounter:
     )
 
 
-def _check_code(kiosk: Kiosk, code: str) -> tuple[PickupCode | None, DomainError | None]:
-    """Inside the caller's transaction, with the kiosk row locked."""
+def _check_code(
+    kiosk: Kiosk, code: str, log: _AttemptLog, *, lock: bool = False
+) -> tuple[PickupCode | None, DomainError | None]:
+    """Inside the caller's transaction, with the kiosk row locked. `lock`: the code and its
+    order are locked too, and read after the lock (fresh)."""
     until = locked_until(kiosk=kiosk)
     if until:
-        attempt_record(kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.LOCKED, reason="kiosk_locked")
+        log.add(kind=Kind.CODE, outcome=Outcome.LOCKED, reason="kiosk_locked")
         return None, Locked(until=until, scope="kiosk")
-    found = code_find(code=code)
+    found = code_find(code=code, lock=lock)
     if found is None:
-        attempt_record(kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.WRONG, reason="code_wrong")
+        log.add(kind=Kind.CODE, outcome=Outcome.WRONG, reason="code_wrong")
         return None, CodeWrong(tries_left=tries_left(kiosk=kiosk))
     order = found.order
     if order.delivery_mode != "pickup":
-        attempt_record(
-            kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.REFUSED, order=order, reason="mode"
-        )
+        log.add(kind=Kind.CODE, outcome=Outcome.REFUSED, order=order, reason="mode")
         return None, NotAPickupOrder(order_no=order.number)
     if found.counter_code != kiosk.counter.code:
-        attempt_record(
-            kiosk=kiosk,
+        log.add(
             kind=Kind.CODE,
             outcome=Outcome.REFUSED,
             order=order,
             reason="wrong_counter",
         )
         return None, _counter_refusal(found.counter_code)
-    attempt_record(kiosk=kiosk, kind=Kind.CODE, outcome=Outcome.OK, order=order)
+    log.add(kind=Kind.CODE, outcome=Outcome.OK, order=order)
     return found, None
 
 
@@ -96,18 +121,22 @@ def _ready_refusal(order) -> PickupError | None:
     return None
 
 
-def _check_identity(kiosk: Kiosk, order, *, last6: str, full_id: str) -> DomainError | None:
-    until = locked_until(order=order) or locked_until(kiosk=kiosk)
+def _check_identity(
+    kiosk: Kiosk, order, log: _AttemptLog, *, last6: str, full_id: str
+) -> DomainError | None:
+    """After _check_code, in the same transaction: it found the kiosk unlocked, and with the
+    kiosk row locked no wrong entry can have been added since, so only the order's lock is
+    left to check."""
+    until = locked_until(order=order)
     if until:
-        attempt_record(kiosk=kiosk, kind=Kind.IDENTITY, outcome=Outcome.LOCKED, order=order)
+        log.add(kind=Kind.IDENTITY, outcome=Outcome.LOCKED, order=order)
         return Locked(until=until, scope="order")
     last6, full_id = (last6 or "").strip().upper(), (full_id or "").strip().upper()
     matches = shopper_identity_matches(shopper=order.shopper, last6=last6, full_id=full_id)
     if (last6 or full_id) and matches:
-        attempt_record(kiosk=kiosk, kind=Kind.IDENTITY, outcome=Outcome.OK, order=order)
+        log.add(kind=Kind.IDENTITY, outcome=Outcome.OK, order=order)
         return None
-    attempt_record(
-        kiosk=kiosk,
+    log.add(
         kind=Kind.IDENTITY,
         outcome=Outcome.WRONG,
         order=order,
@@ -129,9 +158,9 @@ def order_items(order) -> list[dict]:
     ]
 
 
-def _items_refusal(order, barcodes: list[str]) -> ItemsMismatch | None:
+def _items_refusal(items: list[dict], barcodes: list[str]) -> ItemsMismatch | None:
     expected: Counter[str] = Counter()
-    for item in order_items(order):
+    for item in items:
         expected[item["barcode"]] += item["quantity"]
     scanned = Counter(b.strip() for b in barcodes if b.strip())
     missing, extra = expected - scanned, scanned - expected
@@ -143,12 +172,13 @@ def _items_refusal(order, barcodes: list[str]) -> ItemsMismatch | None:
 def pickup_code_check(*, kiosk: Kiosk, code: str) -> PickupCode:
     """Look up a typed or scanned code at this kiosk: the order it opens, if it may."""
     with transaction.atomic():
-        kiosk = _lock_kiosk(kiosk)
-        found, error = _check_code(kiosk, code)
+        log = _AttemptLog(_lock_kiosk(kiosk))
+        found, error = _check_code(kiosk, code, log)
         if found and not error and found.used_at:
             error = CodeUsed(order_no=found.order.number)
         if found and not error:
             error = _ready_refusal(found.order)
+        log.flush()
     if error:
         raise error
     return found
@@ -158,12 +188,13 @@ def pickup_identity_check(
     *, kiosk: Kiosk, code: str, last6: str = "", full_id: str = ""
 ) -> PickupCode:
     with transaction.atomic():
-        kiosk = _lock_kiosk(kiosk)
-        found, error = _check_code(kiosk, code)
+        log = _AttemptLog(_lock_kiosk(kiosk))
+        found, error = _check_code(kiosk, code, log)
         if found and not error and found.used_at:
             error = CodeUsed(order_no=found.order.number)
         if found and not error:
-            error = _check_identity(kiosk, found.order, last6=last6, full_id=full_id)
+            error = _check_identity(kiosk, found.order, log, last6=last6, full_id=full_id)
+        log.flush()
     if error:
         raise error
     return found
@@ -174,41 +205,43 @@ def pickup_handover(
 ) -> HandoverResult:
     """Hand the goods over once every check passes; a repeated confirm hands over nothing more.
 
-    The code row is locked for the whole handover, so two taps of confirm (or two kiosks)
-    queue behind each other and the second sees the code used.
+    The code row (and its order's) is locked for the whole handover, so two taps of confirm (or
+    two kiosks) queue behind each other and the second sees the code used.
     """
     result = None
     with transaction.atomic():
-        kiosk = _lock_kiosk(kiosk)
-        found, error = _check_code(kiosk, code)
+        log = _AttemptLog(_lock_kiosk(kiosk))
+        found, error = _check_code(kiosk, code, log, lock=True)
         if found and not error:
-            found = PickupCode.objects.select_for_update().get(pk=found.pk)
             order = found.order
             if found.used_at:
                 result = HandoverResult(order=order, handed_over_at=found.used_at, already=True)
             else:
-                error = (
-                    _ready_refusal(order)
-                    or _check_identity(kiosk, order, last6=last6, full_id=full_id)
-                    or _items_refusal(order, barcodes)
+                items: list[dict] = []
+                error = _ready_refusal(order) or _check_identity(
+                    kiosk, order, log, last6=last6, full_id=full_id
                 )
+                if not error:
+                    items = order_items(order)
+                    error = _items_refusal(items, barcodes)
                 if error:
                     if not isinstance(error, (IdentityMismatch, Locked)):
-                        attempt_record(
-                            kiosk=kiosk,
+                        log.add(
                             kind=Kind.HANDOVER,
                             outcome=Outcome.REFUSED,
                             order=order,
                             reason=error.code,
                         )
                 else:
-                    order = order_deliver(order_no=order.number, actor=kiosk.actor)
+                    order = order_deliver(order_no=order.number, actor=kiosk.actor, locked=order)
                     found.used_at = timezone.now()
                     found.used_by = kiosk
                     found.save(update_fields=["used_at", "used_by"])
-                    attempt_record(kiosk=kiosk, kind=Kind.HANDOVER, outcome=Outcome.OK, order=order)
-                    result = HandoverResult(order=order, handed_over_at=found.used_at)
+                    log.add(kind=Kind.HANDOVER, outcome=Outcome.OK, order=order)
+                    result = HandoverResult(order=order, handed_over_at=found.used_at, items=items)
+        log.flush()
     if error:
         raise error
-    result.items = order_items(result.order)
+    if result.already:
+        result.items = order_items(result.order)
     return result
