@@ -35,9 +35,12 @@ def _shopper(request):
     return shopper
 
 
-def _order(request, order_no: str):
-    order = order_selectors.order_for_shopper(shopper=_shopper(request), order_no=order_no)
+def _order(request, order_no: str, *, details: bool = True):
+    """The user's own order, read once (the owner's shopper joined in); `details`: with its
+    merchant and lines, for the order outputs."""
+    order = order_selectors.order_for_user(user=request.user, order_no=order_no, details=details)
     if order is None:
+        _shopper(request)  # a login without a shopper profile is told so
         raise OrderNotFound()
     return order
 
@@ -296,7 +299,7 @@ class PaymentStartApi(APIView):
         responses={201: PaymentOutput, 404: ErrorSerializer, 409: ErrorSerializer},
     )
     def post(self, request, order_no: str):
-        payment = payment_start(order=_order(request, order_no))
+        payment = payment_start(order=_order(request, order_no, details=False), reread=False)
         return Response(PaymentOutput(payment).data, status=201)
 
 
@@ -307,7 +310,7 @@ class PaymentStatusApi(APIView):
         operation_id="payment_status", responses={200: PaymentOutput, 404: ErrorSerializer}
     )
     def get(self, request, order_no: str):
-        payment = order_selectors.order_payment(_order(request, order_no))
+        payment = order_selectors.order_payment(_order(request, order_no, details=False))
         if payment is None:
             raise NotFound(_("No payment started for this order yet. Start one first."))
         return Response(PaymentOutput(payment).data)

@@ -242,65 +242,79 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
     return clearance
 
 
-def declaration_create_payment(*, payment: PaymentFiling):
+def declaration_create_payment(*, payment: PaymentFiling, summary: bool = True):
     """File the payment (CEB411). The money is already taken, so a mismatch never raises:
-    the payment is blocked (not sent), the hit stored and the order's clearance rejected."""
+    the payment is blocked (not sent), the hit stored and the order's clearance rejected.
+
+    Returns the order's clearance view, or None with `summary=False` (the caller has no use
+    for it: three reads fewer). No savepoint of its own: every refusal is decided before the
+    first write and raised once the block is left, so a caller may catch it and go on."""
     payload = payment.as_payload()
     id_hash = keyed_hash(payment.payer_id_number)
-    with transaction.atomic():
+    error = None
+    with transaction.atomic(savepoint=False):
         clearance = (
             OrderClearance.objects.select_for_update().filter(order_no=payment.order_no).first()
         )
+        # The order's declaration and an earlier payment's, in one read.
+        filed = {
+            d.kind: d
+            for d in Declaration.objects.filter(
+                kind__in=["order", "payment"], authority="customs", order_no=payment.order_no
+            )
+            .defer("id_number")  # never needed here: no decryption
+            .order_by("id")
+        }
+        existing = filed.get("payment")
         if clearance is None:
-            raise errors.CustomsError(
+            error = errors.CustomsError(
                 _("Order %(order_no)s has not been filed with customs; file it first.")
                 % {"order_no": payment.order_no},
                 code="customs_order_not_filed",
                 http_status=404,
             )
-        existing = Declaration.objects.filter(
-            kind="payment", authority="customs", order_no=payment.order_no
-        ).first()
-        if existing is not None:
+        elif existing is not None:
             if existing.fingerprint != fingerprint(payload, id_hash):
-                raise errors.FilingConflict(
+                error = errors.FilingConflict(
                     _("A different payment was filed for order %(order_no)s.")
                     % {"order_no": payment.order_no},
                     extra={"order_no": payment.order_no},
                 )
-            return summary_of(payment.order_no)
-        if clearance.state in (C.CANCELLED, C.REJECTED):
-            raise errors.IllegalTransition(
+        elif clearance.state in (C.CANCELLED, C.REJECTED):
+            error = errors.IllegalTransition(
                 _("Order %(order_no)s is %(state)s; refund the payment instead.")
                 % {"order_no": payment.order_no, "state": clearance.state},
                 extra={"state": clearance.state},
             )
-        order = Declaration.objects.get(
-            kind="order", authority="customs", order_no=payment.order_no
-        )
-        payload["names"] = _names({"payment": payment.pay_code, "platform": payment.ebp_code})
-        decl = Declaration.objects.create(
-            kind="payment",
-            order_no=payment.order_no,
-            business_no=payment.pay_transaction_id,
-            ebc_code=clearance.ebc_code,
-            payload=payload,
-            fingerprint=fingerprint(payment.as_payload(), id_hash),
-            id_number=payment.payer_id_number,
-            id_hash=id_hash,
-        )
-        problems = []
-        if supervision.precheck_enabled() and supervision.rule("three_order").enabled:
-            problems = supervision.order_payment_problems(
-                order.payload, order.id_hash, payload, id_hash
-            )
-        clearance.paid_at = payment.paid_at
-        clearance.save(update_fields=["paid_at"])
-        if problems:
-            _block(decl, problems, clearance)
         else:
-            nudge_filing()
-    return summary_of(payment.order_no)
+            order = filed.get("order")
+            if order is None:
+                raise Declaration.DoesNotExist(f"no order declaration for {payment.order_no}")
+            payload["names"] = _names({"payment": payment.pay_code, "platform": payment.ebp_code})
+            decl = Declaration.objects.create(
+                kind="payment",
+                order_no=payment.order_no,
+                business_no=payment.pay_transaction_id,
+                ebc_code=clearance.ebc_code,
+                payload=payload,
+                fingerprint=fingerprint(payment.as_payload(), id_hash),
+                id_number=payment.payer_id_number,
+                id_hash=id_hash,
+            )
+            problems = []
+            if supervision.precheck_enabled() and supervision.rule("three_order").enabled:
+                problems = supervision.order_payment_problems(
+                    order.payload, order.id_hash, payload, id_hash
+                )
+            clearance.paid_at = payment.paid_at
+            clearance.save(update_fields=["paid_at"])
+            if problems:
+                _block(decl, problems, clearance)
+            else:
+                nudge_filing()
+    if error is not None:
+        raise error
+    return summary_of(payment.order_no) if summary else None
 
 
 def _block(decl: Declaration, problems: list[str], clearance: OrderClearance) -> None:

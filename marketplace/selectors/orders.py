@@ -48,6 +48,18 @@ def order_for_shopper(*, shopper, order_no: str) -> Order | None:
     return orders_with_details().filter(shopper=shopper, number=str(order_no)[:32]).first()
 
 
+def order_for_user(*, user, order_no: str, details: bool = True) -> Order | None:
+    """The signed-in user's own order (through their shopper profile), with its shopper, in one
+    read (and its lines with `details`): someone else's is None, like one that does not exist.
+    """
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
+        return None
+    orders = Order.objects.select_related("shopper")
+    if details:
+        orders = orders.select_related("merchant").prefetch_related("lines")
+    return orders.filter(shopper__user=user, number=str(order_no)[:32]).first()
+
+
 def orders_for_shopper(*, shopper) -> QuerySet[Order]:
     return (
         Order.objects.filter(shopper=shopper).select_related("merchant").prefetch_related("lines")

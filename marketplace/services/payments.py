@@ -27,7 +27,7 @@ from customs.filings import PaymentFiling
 from marketplace import payment_provider
 from marketplace.errors import NotificationRejected, PaymentNotPossible
 from marketplace.models import NotificationNonce, Order, Payment, Refund
-from marketplace.services.orders import S, order_locked, order_transition
+from marketplace.services.orders import S, order_transition
 from marketplace.services.quota import shopper_quota_check
 from marketplace.services.shoppers import shopper_identity_matches
 from marketplace.services.tax import to_fen
@@ -35,9 +35,13 @@ from marketplace.services.tax import to_fen
 logger = logging.getLogger(__name__)
 
 
-def payment_start(*, order) -> Payment:
-    """A charge at the provider for what the order costs now; reused while still pending."""
-    order = Order.objects.select_related("shopper").get(pk=order.pk)
+def payment_start(*, order, reread: bool = True) -> Payment:
+    """A charge at the provider for what the order costs now; reused while still pending.
+
+    The order is read again unless `reread=False`: the caller read it (with its shopper) in
+    this request."""
+    if reread:
+        order = Order.objects.select_related("shopper").get(pk=order.pk)
     if order.state != S.PLACED:
         raise PaymentNotPossible(number=order.number, state=order.get_state_display())
     pending = order.payments.filter(state=Payment.State.PENDING, amount=order.total).first()
@@ -115,9 +119,11 @@ def payment_notified(*, notification: Notification) -> Payment:
     """
     n = notification
     with transaction.atomic():
+        # The payment and its order locked by one read, so both are as they stand once the
+        # locks are held; the shopper joined in (not locked).
         payment = (
-            Payment.objects.select_for_update()
-            .select_related("order")
+            Payment.objects.select_for_update(of=("self", "order"))
+            .select_related("order", "order__shopper")
             .filter(token=n.token)
             .first()
         )
@@ -126,7 +132,7 @@ def payment_notified(*, notification: Notification) -> Payment:
             raise NotificationRejected(_("Unknown charge."), code="unknown_charge")
         if payment.state != Payment.State.PENDING:
             return payment
-        order = order_locked(payment.order.number)
+        order = payment.order
         shopper = order.shopper
         payment.transaction_id = n.transaction_id[:64]
         payment.amount_paid = to_fen(n.amount)
@@ -181,6 +187,7 @@ def _mark_paid(*, order: Order, payment: Payment, n: Notification) -> None:
         payment.state = Payment.State.SUCCEEDED
         payment.save()
         customs_services.declaration_create_payment(
+            summary=False,
             payment=PaymentFiling(
                 order_no=order.number,
                 ebp_code=settings.PLATFORM_EBP_CODE,
@@ -191,7 +198,7 @@ def _mark_paid(*, order: Order, payment: Payment, n: Notification) -> None:
                 payer_telephone=order.shopper.mobile,
                 amount_paid=to_fen(n.amount),
                 paid_at=n.paid_at,
-            )
+            ),
         )
 
 
