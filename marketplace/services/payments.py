@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -26,7 +27,7 @@ from customs import services as customs_services
 from customs.filings import PaymentFiling
 from marketplace import payment_provider
 from marketplace.errors import NotificationRejected, PaymentNotPossible
-from marketplace.models import NotificationNonce, Order, Payment, Refund
+from marketplace.models import NotificationNonce, Order, OrderLine, Payment, Refund
 from marketplace.services.orders import S, order_transition
 from marketplace.services.quota import shopper_quota_check
 from marketplace.services.shoppers import shopper_identity_matches
@@ -120,10 +121,13 @@ def payment_notified(*, notification: Notification) -> Payment:
     n = notification
     with transaction.atomic():
         # The payment and its order locked by one read, so both are as they stand once the
-        # locks are held; the shopper joined in (not locked).
+        # locks are held; the shopper joined in (not locked), and the order's units (its lines
+        # never change once placed) for the quota check.
+        units = OrderLine.objects.filter(order=OuterRef("order_id")).values("order")
         payment = (
             Payment.objects.select_for_update(of=("self", "order"))
             .select_related("order", "order__shopper")
+            .annotate(order_units=Subquery(units.annotate(n=Sum("quantity")).values("n")))
             .filter(token=n.token)
             .first()
         )
@@ -176,7 +180,7 @@ def _mark_paid(*, order: Order, payment: Payment, n: Notification) -> None:
         shopper_quota_check(
             shopper=order.shopper,
             order_value=order.customs_value,
-            units=sum(line.quantity for line in order.lines.all()),
+            units=_units(order, payment),
         )
         try:
             bonded_services.reservation_confirm(reference=order.number)
@@ -200,6 +204,12 @@ def _mark_paid(*, order: Order, payment: Payment, n: Notification) -> None:
                 paid_at=n.paid_at,
             ),
         )
+
+
+def _units(order: Order, payment: Payment) -> int:
+    """The order's units, as payment_notified read them with the payment (or from the lines)."""
+    units = getattr(payment, "order_units", None)
+    return units if units is not None else sum(line.quantity for line in order.lines.all())
 
 
 def _refund(*, payment: Payment, reason: str) -> Refund | None:

@@ -83,12 +83,12 @@ def test_notification_marks_paid_and_files_the_payment_in_a_fixed_number_of_stat
     token = api.post(f"/api/v1/orders/{order.number}/payment/").json()["pay_url"].split("/")[-2]
     payment_provider.sandbox_pay(token=token)
     charge = SandboxCharge.objects.get(token=token)
-    # the nonce (its own transaction); then: the payment with its order (both locked) and
-    # shopper; in a savepoint the lines and the year's quota, the reservation (savepoint, 2),
+    # the nonce (its own transaction); then: the payment with its order (both locked), its
+    # shopper and units; in a savepoint the year's quota, the reservation (savepoint, 2),
     # the order's event and state, the payment; customs: the clearance locked, the order's
     # and any earlier payment's declaration, the parties' names, the declaration, the
     # three-order rule, the clearance's payment time.
-    with django_assert_num_queries(23):
+    with django_assert_num_queries(22):
         response = notify(client, charge)
     assert response.status_code == 200 and response.content == b"success"
     order.refresh_from_db()
