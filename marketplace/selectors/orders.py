@@ -32,8 +32,7 @@ STEPS = [
 
 
 def orders_with_details() -> QuerySet[Order]:
-    # Lines only: nothing that reads an order through here shows its events, and the shopper's
-    # app polls this once a second while the order clears (one statement less per poll).
+    # Lines only: nothing that reads an order through here shows its events.
     return Order.objects.select_related("shopper__user", "merchant").prefetch_related("lines")
 
 

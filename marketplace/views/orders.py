@@ -129,9 +129,7 @@ def checkout(request):
 
 
 def _own_order(request, order_no: str):
-    order = order_selectors.order_for_shopper(
-        shopper=shopper_for_user(request.user), order_no=order_no
-    )
+    order = order_selectors.order_for_user(user=request.user, order_no=order_no)
     if order is None:
         raise Http404  # someone else's order looks exactly like a missing one
     return order

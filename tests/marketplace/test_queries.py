@@ -111,3 +111,15 @@ def test_notification_locks_the_payment_with_its_order_in_one_read(world, client
     locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
     assert locks[0].startswith('SELECT "marketplace_payment"."id"')
     assert locks[0].endswith('FOR UPDATE OF "marketplace_payment", "marketplace_order"')
+
+
+def test_order_page_status_poll_reads_the_order_once(world, client, django_assert_num_queries):
+    [order] = place(world, (world.paste, 1))
+    Order.objects.filter(pk=order.pk).update(filed_at=timezone.now())
+    client.force_login(world.shopper.user, backend="marketplace.auth.PhoneOrUsernameBackend")
+    # the session, its user; the order with its shopper and merchant, its lines
+    with django_assert_num_queries(4):
+        response = client.get(f"/orders/{order.number}/status.json")
+    assert response.status_code == 200 and response.json()["state"] == "placed"
+    client.force_login(world.other.user, backend="marketplace.auth.PhoneOrUsernameBackend")
+    assert client.get(f"/orders/{order.number}/status.json").status_code == 404
