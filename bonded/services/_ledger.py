@@ -30,6 +30,7 @@ from bonded.errors import (
     WrongLocationKind,
 )
 from bonded.models import Balance, GoodsItem, LedgerOperation, Location, Move
+from config import refcache
 
 MAX_QUANTITY = 1_000_000
 
@@ -82,12 +83,18 @@ def location(code: str, *, kinds: set[str] | None = None, field: str = "location
 
 
 def virtual(kind: str) -> Location:
-    """The virtual end of a move (supplier, shopper, loss); made on first use if missing."""
+    """The virtual end of a move (supplier, shopper, loss); made on first use if missing.
+    Its row never changes once made: read through the per-process reference cache (every
+    handover issues to the shopper)."""
     code, name_zh, name_en = VIRTUAL_LOCATIONS[kind]
-    found, _ = Location.objects.get_or_create(
-        code=code, defaults={"kind": kind, "name_zh": name_zh, "name_en": name_en}
-    )
-    return found
+
+    def load() -> Location:
+        found, _ = Location.objects.get_or_create(
+            code=code, defaults={"kind": kind, "name_zh": name_zh, "name_en": name_en}
+        )
+        return found
+
+    return refcache.cached(("bonded.Location",), ("virtual", kind), load)
 
 
 VIRTUAL_LOCATIONS = {

@@ -174,15 +174,20 @@ def close_reservations(reservations: Sequence[Reservation], *, state: str, reaso
     )
 
 
-@transaction.atomic
 def reservation_confirm(*, reference: str) -> int:
-    """The order is paid: its stock is held until release and handover, no longer expiring."""
-    reservations = active_reservations(reference)
-    if not reservations:
-        if Reservation.objects.filter(reference=reference).exists():
-            raise ReservationExpired(reference=reference)
-        raise ReservationNotFound(reference=reference)
-    return Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(expires_at=None)
+    """The order is paid: its stock is held until release and handover, no longer expiring.
+
+    No savepoint of its own: a refusal is decided before the only write and raised after the
+    block, so a caller may catch it and go on in its transaction."""
+    with transaction.atomic(savepoint=False):
+        reservations = active_reservations(reference)
+        if reservations:
+            pks = [r.pk for r in reservations]
+            return Reservation.objects.filter(pk__in=pks).update(expires_at=None)
+        expired = Reservation.objects.filter(reference=reference).exists()
+    if expired:
+        raise ReservationExpired(reference=reference)
+    raise ReservationNotFound(reference=reference)
 
 
 @transaction.atomic

@@ -84,11 +84,11 @@ def test_notification_marks_paid_and_files_the_payment_in_a_fixed_number_of_stat
     payment_provider.sandbox_pay(token=token)
     charge = SandboxCharge.objects.get(token=token)
     # the nonce (its own transaction); then: the payment with its order (both locked), its
-    # shopper and units; in a savepoint the year's quota, the reservation (savepoint, 2),
+    # shopper and units; in a savepoint the year's quota, the reservation (locked, confirmed),
     # the order's event and state, the payment; customs: the clearance locked, the order's
     # and any earlier payment's declaration, the parties' names, the declaration, the
     # three-order rule, the clearance's payment time.
-    with django_assert_num_queries(22):
+    with django_assert_num_queries(20):
         response = notify(client, charge)
     assert response.status_code == 200 and response.content == b"success"
     order.refresh_from_db()
