@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from customs.models import ClearanceEvent, Declaration, OrderClearance, RiskHit
 
@@ -38,6 +39,46 @@ class ClearanceView:
     @property
     def is_final(self) -> bool:
         return self.state in ("released", "returned", "rejected", "cancelled")
+
+
+@dataclass(frozen=True)
+class ClearanceStatus:
+    """The little a listener follows: state, reason, and when the order message was filed."""
+
+    order_no: str
+    state: str
+    reason: str
+    filed_at: datetime | None  # the order message's (CEB311) sending, once in `filed_states`
+
+
+def clearance_status(order_no: str, *, filed_states: Iterable[str]) -> ClearanceStatus | None:
+    """One statement (order_clearance reads three): the listener runs on every change.
+
+    `filed_at` is the sent time of the oldest customs order message in one of `filed_states`
+    (the clearance's last change when it has none), as order_clearance's view gives it."""
+    filed = (
+        Declaration.objects.filter(
+            order_no=OuterRef("order_no"),
+            kind="order",
+            authority="customs",
+            state__in=list(filed_states),
+        )
+        .order_by("created_at", "id")
+        .annotate(
+            stamp=Coalesce("sent_at", OuterRef("state_changed_at"), output_field=DateTimeField())
+        )
+        .values("stamp")[:1]
+    )
+    row = (
+        OrderClearance.objects.filter(order_no=order_no)
+        .annotate(filed_at=Subquery(filed))
+        .values_list("state", "reason", "filed_at")
+        .first()
+    )
+    if row is None:
+        return None
+    state, reason, filed_at = row
+    return ClearanceStatus(order_no=order_no, state=state, reason=reason, filed_at=filed_at)
 
 
 def order_clearance(order_no: str) -> ClearanceView | None:

@@ -31,36 +31,48 @@ def filed_at(view) -> datetime | None:
 
 
 def order_sync_clearance(*, order_no: str) -> Order | None:
-    view = customs_selectors.order_clearance(order_no)
-    if view is None:
+    status = customs_selectors.clearance_status(order_no, filed_states=FILED)
+    if status is None:
         return None
     notify = False
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(number=order_no).first()
+        orders = Order.objects.select_for_update(of=("self",)).filter(number=order_no)
+        if status.state == "released":
+            orders = orders.select_related("shopper__user")  # whom notify_released tells
+        order = orders.first()
         if order is None:
             return None
         fields = []
-        if order.clearance_state != view.state:
-            order.clearance_state = view.state
+        if order.clearance_state != status.state:
+            order.clearance_state = status.state
             fields.append("clearance_state")
-        stamp = filed_at(view)
-        if stamp and order.filed_at is None:
-            order.filed_at = stamp
+        if status.filed_at and order.filed_at is None:
+            order.filed_at = status.filed_at
             fields.append("filed_at")
-        if fields:
-            order.save(update_fields=fields)
         actor = "customs"
-        if view.state == "held" and order.state == S.PAID:
-            order_transition(order=order, to=S.HELD, actor=actor, note=view.reason)
-        elif view.state == "released" and order.state in (S.PAID, S.HELD):
-            order_transition(order=order, to=S.RELEASED, actor=actor, note=view.reason)
+        # A transition saves these fields in its own UPDATE.
+        if status.state == "held" and order.state == S.PAID:
+            order_transition(
+                order=order, to=S.HELD, actor=actor, note=status.reason, fields=tuple(fields)
+            )
+        elif status.state == "released" and order.state in (S.PAID, S.HELD):
+            order_transition(
+                order=order, to=S.RELEASED, actor=actor, note=status.reason, fields=tuple(fields)
+            )
             notify = True
-        elif view.state == "rejected" and order.state in (S.PLACED, S.PAID, S.HELD):
-            _reject(order, view.reason)
-        elif view.state == "returned" and order.state in (S.RELEASED, S.DISPATCHED, S.DELIVERED):
-            from marketplace.services.returns import order_returned
+        else:
+            if fields:
+                order.save(update_fields=fields)
+            if status.state == "rejected" and order.state in (S.PLACED, S.PAID, S.HELD):
+                _reject(order, status.reason)
+            elif status.state == "returned" and order.state in (
+                S.RELEASED,
+                S.DISPATCHED,
+                S.DELIVERED,
+            ):
+                from marketplace.services.returns import order_returned
 
-            order_returned(order=order, note=view.reason)
+                order_returned(order=order, note=status.reason)
     if notify:
         from marketplace.services.notifications import notify_released
 
