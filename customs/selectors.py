@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import DateTimeField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from customs.models import ClearanceEvent, Declaration, OrderClearance, RiskHit
 
@@ -38,6 +39,46 @@ class ClearanceView:
     @property
     def is_final(self) -> bool:
         return self.state in ("released", "returned", "rejected", "cancelled")
+
+
+@dataclass(frozen=True)
+class ClearanceChange:
+    """The little a listener follows: state, reason, and when the order message was filed."""
+
+    order_no: str
+    state: str
+    reason: str
+    filed_at: datetime | None  # the order message's (CEB311) sending, once in `filed_states`
+
+
+def clearance_change(order_no: str, *, filed_states: Iterable[str]) -> ClearanceChange | None:
+    """One statement (order_clearance reads three): the listener runs on every change.
+
+    `filed_at` is the sent time of the oldest customs order message in one of `filed_states`
+    (the clearance's last change when it has none), as order_clearance's view gives it."""
+    filed = (
+        Declaration.objects.filter(
+            order_no=OuterRef("order_no"),
+            kind="order",
+            authority="customs",
+            state__in=list(filed_states),
+        )
+        .order_by("created_at", "id")
+        .annotate(
+            stamp=Coalesce("sent_at", OuterRef("state_changed_at"), output_field=DateTimeField())
+        )
+        .values("stamp")[:1]
+    )
+    row = (
+        OrderClearance.objects.filter(order_no=order_no)
+        .annotate(filed_at=Subquery(filed))
+        .values_list("state", "reason", "filed_at")
+        .first()
+    )
+    if row is None:
+        return None
+    state, reason, filed_at = row
+    return ClearanceChange(order_no=order_no, state=state, reason=reason, filed_at=filed_at)
 
 
 def order_clearance(order_no: str) -> ClearanceView | None:
@@ -92,28 +133,6 @@ def clearance_status(order_no: str) -> ClearanceStatus | None:
         return None
     state, goods_released_at, changed_at = row
     return ClearanceStatus(state, goods_released_at is not None, changed_at)
-
-
-def declaration_first_in(
-    order_no: str, *, kind: str, authority: str, states: Iterable[str]
-) -> tuple[datetime | None, datetime] | None:
-    """(sent_at, the clearance's changed_at) of the order's first declaration of this kind in
-    one of `states`, in one query; None when there is none or the order has no clearance."""
-    changed_at = OrderClearance.objects.filter(order_no=OuterRef("order_no")).values(
-        "state_changed_at"
-    )[:1]
-    row = (
-        Declaration.objects.filter(
-            order_no=order_no, kind=kind, authority=authority, state__in=list(states)
-        )
-        .annotate(clearance_changed_at=Subquery(changed_at))
-        .order_by("created_at", "id")
-        .values_list("sent_at", "clearance_changed_at")
-        .first()
-    )
-    if row is None or row[1] is None:
-        return None
-    return row
 
 
 @dataclass(frozen=True)

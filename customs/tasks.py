@@ -49,10 +49,9 @@ def inventory_declare(order_no: str) -> bool:
 
 @shared_task(name="customs.tasks.receipts_process", **DURABLE)
 def receipts_process(receipt_ids: list[int]) -> int:
-    """A pushed batch, in arrival order; each receipt is its own transaction and applied once,
-    so a batch cut short by a crash is finished by the redelivery or the sweep."""
-    for receipt_id in receipt_ids:
-        services.receipt_apply(receipt_id=receipt_id)
+    """A pushed batch, applied in arrival order in one transaction: a crash rolls the whole
+    batch back, and the redelivery or the sweep applies it (each receipt once)."""
+    services.receipts_apply(receipt_ids=receipt_ids)
     return len(receipt_ids)
 
 

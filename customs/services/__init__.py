@@ -16,6 +16,7 @@ from customs.services.filing import declarations_file
 from customs.services.receipts import (
     inspection_decide,
     receipt_apply,
+    receipts_apply,
     receipts_apply_pending,
     receipts_poll,
     receipts_record,
@@ -34,6 +35,7 @@ __all__ = [
     "inventory_declare",
     "order_precheck",
     "receipt_apply",
+    "receipts_apply",
     "receipts_apply_pending",
     "receipts_poll",
     "receipts_record",

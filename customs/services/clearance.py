@@ -80,14 +80,21 @@ def clearance_recompute(*, order_no: str) -> OrderClearance | None:
     clearance = OrderClearance.objects.select_for_update().filter(order_no=order_no).first()
     if clearance is None:
         return None
-    decls = list(Declaration.objects.filter(order_no=order_no))
-    to, reason = _target(clearance, decls)
+    clearance_derive(
+        clearance=clearance, declarations=list(Declaration.objects.filter(order_no=order_no))
+    )
+    return clearance
+
+
+def clearance_derive(*, clearance: OrderClearance, declarations: list[Declaration]) -> None:
+    """Derive a locked clearance from all its order's declarations as the caller holds them
+    (default ordering); a batch of receipts reads them once and re-derives after each change."""
+    to, reason = _target(clearance, declarations)
     if to != clearance.state:
         clearance_transition(clearance=clearance, to=to, reason=reason)
     elif reason and reason != clearance.reason and to == C.HELD:
         clearance.reason = reason[:500]
         clearance.save(update_fields=["reason"])
-    return clearance
 
 
 def _release_goods(clearance: OrderClearance) -> None:

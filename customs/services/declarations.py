@@ -38,16 +38,31 @@ def nudge_filing() -> None:
     send_coalesced_on_commit("customs.tasks.declarations_push")
 
 
-def declaration_transition(*, declaration: Declaration, to: str, info: str = "") -> bool:
-    """Move a declaration forward (never backwards) and re-derive its order's clearance."""
+def declaration_transition(
+    *,
+    declaration: Declaration,
+    to: str,
+    info: str = "",
+    return_status: int | None = None,
+    recompute: bool = True,
+) -> bool:
+    """Move a declaration forward (never backwards) and re-derive its order's clearance.
+
+    The receipt's status is saved in the same UPDATE; `recompute=False` is for a caller that
+    holds the clearance and the order's declarations and re-derives it itself (a batch)."""
     if not declaration_may_move(declaration.state, to):
         return False
     declaration.state = to
     declaration.state_changed_at = timezone.now()
+    fields = ["state", "state_changed_at", "return_info"]
     if info:
         declaration.return_info = info[:500]
-    declaration.save(update_fields=["state", "state_changed_at", "return_info"])
-    clearance_recompute(order_no=declaration.order_no)
+    if return_status is not None:
+        declaration.return_status = return_status
+        fields.append("return_status")
+    declaration.save(update_fields=fields)
+    if recompute:
+        clearance_recompute(order_no=declaration.order_no)
     return True
 
 

@@ -15,7 +15,8 @@ from itertools import groupby
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from customs import messages
@@ -24,7 +25,8 @@ from customs.gateway import get_transport
 from customs.models import Declaration, GatewayMessage
 from customs.records import record_for
 from customs.services.declarations import declaration_transition
-from customs.services.receipts import receipt_apply, receipts_record
+from customs.services.receipts import receipts_apply, receipts_record
+from customs.services.states import RANK, declaration_may_move
 
 logger = logging.getLogger(__name__)
 S = Declaration.State
@@ -56,16 +58,22 @@ def declarations_due():
 
 
 def _claim(limit: int) -> list[Declaration]:
-    ids = list(declarations_due().order_by("created_at", "id").values_list("id", flat=True)[:limit])
-    if not ids:
-        return []
+    """Lease what is due: two statements (rows another pusher is claiming are skipped)."""
     token = secrets.token_hex(8)
-    now = timezone.now()
+    lease_until = timezone.now() + timedelta(seconds=_lease_seconds())
     with transaction.atomic():
-        declarations_due().filter(id__in=ids).update(
-            lease_token=token, lease_until=now + timedelta(seconds=_lease_seconds())
+        claimed = list(
+            declarations_due()
+            .select_for_update(skip_locked=True)
+            .order_by("created_at", "id")[:limit]
         )
-    claimed = list(Declaration.objects.filter(lease_token=token, state=S.PENDING))
+        if not claimed:
+            return []
+        Declaration.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            lease_token=token, lease_until=lease_until
+        )
+    for decl in claimed:
+        decl.lease_token, decl.lease_until = token, lease_until
     claimed.sort(key=lambda d: (KIND_ORDER.index(d.kind), d.authority, d.created_at, d.id))
     return claimed
 
@@ -94,10 +102,9 @@ def declarations_file(*, max_batches: int = 20) -> FilingReport:
 
 
 def _release_lease(batch: list[Declaration], error: str) -> None:
-    for decl in batch:
-        Declaration.objects.filter(pk=decl.pk, state=S.PENDING).update(
-            lease_until=None, lease_token="", last_error=error[:500], attempts=decl.attempts + 1
-        )
+    Declaration.objects.filter(pk__in=[d.pk for d in batch], state=S.PENDING).update(
+        lease_until=None, lease_token="", last_error=error[:500], attempts=F("attempts") + 1
+    )
 
 
 def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> None:
@@ -146,28 +153,34 @@ def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> No
     report.sent += len(batch)
 
 
+# The states a declaration may move to SENT from (declaration_may_move): pending, blocked.
+TO_SENT = [state for state in RANK if declaration_may_move(state, S.SENT)]
+
+
 def _confirm_sent(batch, *, authority: str, body: dict) -> None:
+    """The whole batch in one conditional UPDATE. Moving to SENT needs no re-derivation of the
+    clearance: a pending declaration counts as a sent one there, and a blocked one has already
+    rejected its order for good."""
     now = timezone.now()
-    with transaction.atomic():
-        for decl in (
-            Declaration.objects.select_for_update()
-            .filter(pk__in=[d.pk for d in batch])
-            .order_by("pk")
-        ):
-            decl.sent_at = decl.sent_at or now
-            decl.attempts += 1
-            decl.lease_until, decl.lease_token, decl.last_error = None, "", ""
-            decl.save(update_fields=["sent_at", "attempts", "lease_until", "lease_token",
-                                     "last_error"])  # fmt: skip
-            declaration_transition(declaration=decl, to=S.SENT)
+    Declaration.objects.filter(pk__in=[d.pk for d in batch]).update(
+        sent_at=Coalesce("sent_at", Value(now)),
+        attempts=F("attempts") + 1,
+        lease_until=None,
+        lease_token="",
+        last_error="",
+        state=Case(When(state__in=TO_SENT, then=Value(S.SENT)), default=F("state")),
+        state_changed_at=Case(
+            When(state__in=TO_SENT, then=Value(now)), default=F("state_changed_at")
+        ),
+    )
     # The synchronous answer per record (2 declaring, or an immediate refusal) is a receipt.
     rows = [
         {**row, "authority": authority, "guid": f"resp-{row['declGuid']}-{row['returnStatus']}"}
         for row in body.get("records", [])
         if row.get("declGuid")
     ]
-    for receipt_id in receipts_record(receipts=rows, source="response"):
-        receipt_apply(receipt_id=receipt_id)
+    sent = {d.guid: d.pk for d in batch}
+    receipts_apply(receipt_ids=receipts_record(receipts=rows, source="response", sent=sent))
 
 
 def _reject(batch, reason: str) -> None:

@@ -20,47 +20,49 @@ FILED = {"accepted", "review", "concluded", "inspection", "detained", "suspended
          "closed"}  # fmt: skip
 
 
-def filed_at(view) -> datetime | None:
-    """When customs accepted the order message (CEB311): step 3 of the timeline."""
-    if view is None:
-        return None
-    for decl in view.declarations:
-        if decl.message_type == "CEB311" and decl.authority == "customs" and decl.state in FILED:
-            return decl.sent_at or view.changed_at
-    return None
-
-
 def order_sync_clearance(*, order_no: str) -> Order | None:
-    view = customs_selectors.order_clearance(order_no)
-    if view is None:
+    status = customs_selectors.clearance_change(order_no, filed_states=FILED)
+    if status is None:
         return None
     notify = False
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(number=order_no).first()
+        orders = Order.objects.select_for_update(of=("self",)).filter(number=order_no)
+        if status.state == "released":
+            orders = orders.select_related("shopper__user")  # whom notify_released tells
+        order = orders.first()
         if order is None:
             return None
         fields = []
-        if order.clearance_state != view.state:
-            order.clearance_state = view.state
+        if order.clearance_state != status.state:
+            order.clearance_state = status.state
             fields.append("clearance_state")
-        stamp = filed_at(view)
-        if stamp and order.filed_at is None:
-            order.filed_at = stamp
+        if status.filed_at and order.filed_at is None:
+            order.filed_at = status.filed_at
             fields.append("filed_at")
-        if fields:
-            order.save(update_fields=fields)
         actor = "customs"
-        if view.state == "held" and order.state == S.PAID:
-            order_transition(order=order, to=S.HELD, actor=actor, note=view.reason)
-        elif view.state == "released" and order.state in (S.PAID, S.HELD):
-            order_transition(order=order, to=S.RELEASED, actor=actor, note=view.reason)
+        # A transition saves these fields in its own UPDATE.
+        if status.state == "held" and order.state == S.PAID:
+            order_transition(
+                order=order, to=S.HELD, actor=actor, note=status.reason, fields=tuple(fields)
+            )
+        elif status.state == "released" and order.state in (S.PAID, S.HELD):
+            order_transition(
+                order=order, to=S.RELEASED, actor=actor, note=status.reason, fields=tuple(fields)
+            )
             notify = True
-        elif view.state == "rejected" and order.state in (S.PLACED, S.PAID, S.HELD):
-            _reject(order, view.reason)
-        elif view.state == "returned" and order.state in (S.RELEASED, S.DISPATCHED, S.DELIVERED):
-            from marketplace.services.returns import order_returned
+        else:
+            if fields:
+                order.save(update_fields=fields)
+            if status.state == "rejected" and order.state in (S.PLACED, S.PAID, S.HELD):
+                _reject(order, status.reason)
+            elif status.state == "returned" and order.state in (
+                S.RELEASED,
+                S.DISPATCHED,
+                S.DELIVERED,
+            ):
+                from marketplace.services.returns import order_returned
 
-            order_returned(order=order, note=view.reason)
+                order_returned(order=order, note=status.reason)
     if notify:
         from marketplace.services.notifications import notify_released
 
@@ -94,11 +96,9 @@ def orders_sync_since(*, since: datetime) -> tuple[int, datetime]:
 def order_refresh(order) -> Order:
     """Pages call this lightly: pick up a filing stamp without waiting for the sweep."""
     if order.filed_at is None and order.state not in (S.EXPIRED, S.CANCELLED):
-        # The same stamp as filed_at(view), read in one query instead of the whole clearance.
-        found = customs_selectors.declaration_first_in(
-            order.number, kind="order", authority="customs", states=FILED
-        )
-        stamp = (found[0] or found[1]) if found else None
+        # The listener's stamp, read in one query instead of the whole clearance.
+        change = customs_selectors.clearance_change(order.number, filed_states=FILED)
+        stamp = change.filed_at if change else None
         if stamp:
             Order.objects.filter(pk=order.pk, filed_at__isnull=True).update(filed_at=stamp)
             order.filed_at = stamp

@@ -223,3 +223,172 @@ def test_a_malformed_receipt_in_a_batch_records_nothing(db):
     with pytest.raises(InvalidMessage):
         services.receipts_record(receipts=rows, source="push")
     assert not Receipt.objects.exists()
+
+
+# --- batches -----------------------------------------------------------------------------------
+def _record(decl, *statuses, invt_no="") -> list[int]:
+    return services.receipts_record(
+        receipts=[
+            {"guid": str(uuid.uuid4()), "authority": decl.authority, "declGuid": decl.guid,
+             "orderNo": decl.order_no, "returnStatus": status, "invtNo": invt_no}
+            for status in statuses
+        ],
+        source="push",
+    )  # fmt: skip
+
+
+def test_a_batch_applies_in_arrival_order_and_marks_repeats_stale(zone):
+    order, inventory = _declared(zone)
+    ids = _record(inventory, 2, 120, 120, 399, 120, 800, invt_no="INV8")
+    outcomes = services.receipts_apply(receipt_ids=ids)
+    assert [outcomes[i] for i in ids] == ["stale", "applied", "stale", "applied", "stale",
+                                          "applied"]  # fmt: skip
+    inventory.refresh_from_db()
+    assert (inventory.state, inventory.return_status) == ("released", 800)
+    view = selectors.order_clearance(order.order_no)
+    assert view.state == "released" and view.goods_released and view.inventory_list_no == "INV8"
+    assert [e[1] for e in view.history] == ["declared", "released"]
+    assert services.receipts_apply(receipt_ids=ids) == {}  # applied once
+    assert not Receipt.objects.filter(pk__in=ids, applied_at__isnull=True).exists()
+    assert Move.objects.filter(reference=order.order_no, kind="release").count() == 1
+
+
+def test_a_batch_takes_the_clearance_through_every_state_it_passes(zone):
+    """Re-derived after each receipt that moves a declaration, as one receipt at a time did:
+    held, then released, both recorded and announced."""
+    order, inventory = _declared(zone)
+    ids = _record(inventory, 120, 500, 800, invt_no="INV9")
+    services.receipts_apply(receipt_ids=ids)
+    view = selectors.order_clearance(order.order_no)
+    assert [e[1] for e in view.history] == ["declared", "held", "released"]
+
+
+def test_a_stale_batch_locks_no_clearance(zone):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _order, inventory = _declared(zone)
+    services.receipts_apply(receipt_ids=_record(inventory, 120, invt_no="INV10"))
+    repeats = _record(inventory, 2, 2, 120)
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = services.receipts_apply(receipt_ids=repeats)
+    assert set(outcomes.values()) == {"stale"}
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert not [s for s in sql if "customs_orderclearance" in s]
+    # the receipts and their declarations locked, the receipts marked: three statements
+    assert len([s for s in sql if not s.startswith(("SAVEPOINT", "RELEASE"))]) == 3
+
+
+def test_a_batch_cut_short_loses_nothing_and_the_sweep_finishes_it(zone, monkeypatch):
+    from customs import tasks
+    from customs.services import receipts
+
+    order, inventory = _declared(zone)
+    ids = _record(inventory, 120, 399, 800, invt_no="INV11")
+
+    def crash(**kwargs):
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(receipts, "clearance_derive", crash)
+    with pytest.raises(RuntimeError):
+        tasks.receipts_process(ids)
+    assert Receipt.objects.filter(pk__in=ids, applied_at__isnull=True).count() == 3
+    inventory.refresh_from_db()
+    assert inventory.state == "sent"  # nothing half-applied
+
+    monkeypatch.undo()
+    assert services.receipts_apply_pending() == 3
+    assert selectors.order_clearance(order.order_no).goods_released
+    assert AccountBookEntry.objects.filter(document_no="INV11").count() == 1
+
+
+def test_one_bad_receipt_holds_back_no_other_in_its_batch(zone, monkeypatch):
+    from customs.services import receipts
+
+    first, first_inventory = _declared(zone)
+    second, second_inventory = _declared(zone)
+    ids = [*_record(first_inventory, 800, invt_no="INV12"),
+           *_record(second_inventory, 800, invt_no="INV13")]  # fmt: skip
+    real = receipts.clearance_derive
+
+    def broken_for_the_second(*, clearance, declarations):
+        if clearance.order_no == second.order_no:
+            raise RuntimeError("bug")
+        return real(clearance=clearance, declarations=declarations)
+
+    monkeypatch.setattr(receipts, "clearance_derive", broken_for_the_second)
+    with pytest.raises(RuntimeError):
+        services.receipts_apply(receipt_ids=ids)
+    assert selectors.order_clearance(first.order_no).goods_released
+    assert Receipt.objects.get(pk=ids[1]).applied_at is None  # left for the sweep
+
+
+def _at_once(jobs: dict) -> dict:
+    """Run the jobs in threads released together; each one's result, or the exception."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(jobs))
+    results: dict = {}
+
+    def run(name, job):
+        try:
+            barrier.wait()
+            results[name] = job()
+        except Exception as exc:  # a deadlock or anything else: reported, not swallowed
+            results[name] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=item) for item in jobs.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def _one_by_one(ids: list[int]) -> dict[int, str]:
+    """As the sweep applied them before batches: each receipt its own transaction."""
+    outcomes: dict[int, str] = {}
+    for receipt_id in ids:
+        outcomes.update(services.receipts_apply(receipt_ids=[receipt_id]))
+    return outcomes
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_over_the_same_orders_never_deadlock_nor_apply_twice(zone, caplog):
+    """Two workers, each with receipts of both orders in opposite orders, and a third applying
+    them one at a time: locks are taken by id (receipts, declarations, clearances), so none
+    waits for another in a cycle."""
+    for _round in range(4):
+        (a, a_inv), (b, b_inv) = _declared(zone), _declared(zone)
+        a_order, b_order = (
+            Declaration.objects.get(order_no=o.order_no, kind="order") for o in (a, b)
+        )
+        # different declarations of the same two orders, the orders in opposite order
+        first = [*_record(a_order, 399), *_record(b_inv, 800, invt_no=f"B{b.order_no}")]
+        second = [*_record(b_order, 399), *_record(a_inv, 800, invt_no=f"A{a.order_no}")]
+        results = _at_once(
+            {
+                "first": lambda ids=first: services.receipts_apply(receipt_ids=ids),
+                "second": lambda ids=second: services.receipts_apply(receipt_ids=ids),
+                "sweep": lambda ids=[*second, *first][::-1]: _one_by_one(ids),
+            }
+        )
+        assert not [r for r in results.values() if isinstance(r, Exception)], results
+        assert "receipt batch failed" not in caplog.text
+        # each receipt applied by exactly one worker (a worker reports what it applied)
+        applied = [set(outcomes) for outcomes in results.values()]
+        assert sum(map(len, applied)) == len(set().union(*applied)) == len(first + second)
+        for order, letter in ((a, "A"), (b, "B")):
+            view = selectors.order_clearance(order.order_no)
+            assert view.state == "released" and view.goods_released
+            assert Move.objects.filter(reference=order.order_no, kind="release").count() == 1
+            assert (
+                AccountBookEntry.objects.filter(document_no=f"{letter}{order.order_no}").count()
+                == 1
+            )
+        assert not Receipt.objects.filter(applied_at__isnull=True).exists()

@@ -1,0 +1,120 @@
+"""What one order costs the three busiest Celery tasks (issue #7): filing, applying receipts and
+the clearance listener, counted in SQL statements so that a regression shows up here and not
+only in the next benchmark.
+
+One order, placed and paid through the marketplace, against the real sandbox process (no push:
+the receipts it emitted are fetched and handed to `receipts_process` as a pushed batch, the
+way the sandbox batches what queued up meanwhile). The tasks run in this thread, called the way
+the worker calls them; `-s` prints statements and thread CPU per task.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+
+import pytest
+from celery import current_app
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from customs import services as customs_services
+from customs import tasks as customs_tasks
+from customs.gateway import get_transport
+from marketplace import tasks as marketplace_tasks
+from marketplace.models import Order
+from tests.marketplace.support import pay, place
+
+# Statements per order, with a little room: 95, 65 and 14 before receipts were applied in
+# batches, filing confirmed a batch in one UPDATE and the listener read one row.
+BUDGET = {
+    "customs.tasks.receipts_process": 55,
+    "customs.tasks.declarations_push": 33,
+    "marketplace.tasks.clearance_changed": 8,
+}
+
+
+class Pipeline:
+    def __init__(self, monkeypatch) -> None:
+        self.sent: list[tuple[str, dict]] = []
+        self.statements: dict[str, int] = defaultdict(int)
+        self.runs: dict[str, int] = defaultdict(int)
+        self.cpu: dict[str, float] = defaultdict(float)
+        self.cursor = self._caught_up()
+        monkeypatch.setattr(
+            current_app,
+            "send_task",
+            lambda name, args=(), kwargs=None, **_: self.sent.append((name, args, kwargs or {})),
+        )
+
+    def _caught_up(self) -> int:
+        after = 0
+        while True:
+            answer = get_transport().fetch_receipts(authority="customs", after=after)
+            if not answer["receipts"]:
+                return after
+            after = answer["next"]
+
+    def run(self, name: str, task, *args, **kwargs):
+        with CaptureQueriesContext(connection) as queries:
+            start = time.thread_time()
+            result = task(*args, **kwargs)
+            self.cpu[name] += time.thread_time() - start
+        # Counted as the bench probe counts them on PostgreSQL: without BEGIN and COMMIT.
+        self.statements[name] += sum(
+            not q["sql"].startswith(("BEGIN", "COMMIT", "ROLLBACK"))
+            for q in queries.captured_queries
+        )
+        self.runs[name] += 1
+        return result
+
+    def pump(self) -> None:
+        """Run what was sent, the way the workers would, until nothing is left."""
+        while self.sent:
+            name, args, kwargs = self.sent.pop(0)
+            if name == "customs.tasks.declarations_push":
+                self.run(name, customs_tasks.declarations_push)
+            elif name == "marketplace.tasks.clearance_changed":
+                self.run(name, marketplace_tasks.clearance_changed, *args, **kwargs)
+
+    def push(self, order_no: str, count: int) -> None:
+        """The next `count` receipts the authority emitted for the order, as one push."""
+        rows: list[dict] = []
+        deadline = time.monotonic() + 10
+        while len(rows) < count and time.monotonic() < deadline:
+            answer = get_transport().fetch_receipts(authority="customs", after=self.cursor)
+            self.cursor = answer["next"]
+            rows += [r for r in answer["receipts"] if r["orderNo"] == order_no]
+            time.sleep(0.02)
+        assert len(rows) == count, rows
+        with transaction.atomic():  # the web side: not counted
+            ids = customs_services.receipts_record(receipts=rows, source="push")
+        self.run("customs.tasks.receipts_process", customs_tasks.receipts_process, ids)
+        self.pump()
+
+    def report(self) -> str:
+        return "\n".join(
+            f"{name}: {self.runs[name]} runs, {self.statements[name]} statements, "
+            f"{self.cpu[name] * 1000:.1f} ms CPU"
+            for name in BUDGET
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_orders_filing_receipts_and_listener_stay_within_their_statement_budget(
+    world, client, sandbox, monkeypatch
+):
+    pipeline = Pipeline(monkeypatch)
+    [order] = place(world, (world.paste, 2))
+    pipeline.pump()  # files the order and the waybill
+    pipeline.push(order.number, 4)  # "2" and "120" for each
+    pay(client, order)
+    pipeline.pump()  # files the payment
+    pipeline.push(order.number, 2)  # "2", "120": the inventory list is declared
+    pipeline.push(order.number, 4)  # its "2", "120", "399", "800": released
+
+    print("\n" + pipeline.report())
+    order = Order.objects.get(pk=order.pk)
+    assert (order.state, order.clearance_state) == ("released", "released")
+    for name, budget in BUDGET.items():
+        assert pipeline.statements[name] <= budget, pipeline.report()
