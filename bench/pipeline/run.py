@@ -578,7 +578,9 @@ def main() -> None:
         help="comma list of: closed, rate, storefront, scaling",
     )
     parser.add_argument("--users", type=int, default=16, help="closed loop virtual shoppers")
-    parser.add_argument("--rate", type=float, default=1.5, help="fixed arrival rate, orders/s")
+    parser.add_argument(
+        "--rate", type=float, default=4.0, help="fixed arrival rate, orders/s (below saturation)"
+    )
     parser.add_argument("--warmup", type=float, default=20)
     parser.add_argument("--window", type=float, default=60)
     parser.add_argument("--tail", type=float, default=0, help="load kept on after the window")

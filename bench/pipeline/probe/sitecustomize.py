@@ -19,6 +19,7 @@ if os.environ.get("BENCH_PROBE_DIR"):
     _lock = threading.Lock()
     _local = threading.local()
     _DIGITS = re.compile(r"\d+")
+    _TOKEN = re.compile(r"/[\w-]{16,}")  # a signed token in a path (the sandbox pay page)
 
     def _writer(folder: str, role: str) -> None:
         path = os.path.join(folder, f"{role}.{os.getpid()}.json")
@@ -65,7 +66,8 @@ if os.environ.get("BENCH_PROBE_DIR"):
 
     def _request_started(sender, environ=None, **kwargs):
         path = (environ or {}).get("PATH_INFO", "?")
-        _unit_start(f"{(environ or {}).get('REQUEST_METHOD', '?')} {_DIGITS.sub('N', path)}")
+        path = _DIGITS.sub("N", _TOKEN.sub("/{token}", path))
+        _unit_start(f"{(environ or {}).get('REQUEST_METHOD', '?')} {path}")
 
     def _request_finished(sender, **kwargs):
         _unit_end()
