@@ -199,12 +199,13 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
         raise errors.CustomsError(_("Choose pickup or delivery."), code="customs_mode")
     payload = order.as_payload()
     id_hash = keyed_hash(order.buyer_id_number)
+    order_fingerprint = fingerprint(payload, id_hash)  # before book and names are added
     with transaction.atomic():
         existing = Declaration.objects.filter(
             kind="order", authority="customs", order_no=order.order_no
         ).first()
         if existing is not None:
-            if existing.fingerprint != fingerprint(payload, id_hash):
+            if existing.fingerprint != order_fingerprint:
                 raise errors.FilingConflict(
                     _("Order %(order_no)s was filed before with other data.")
                     % {"order_no": order.order_no},
@@ -227,7 +228,7 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
             order_no=order.order_no,
             ebc_code=order.ebc_code,
             payload=payload,
-            fingerprint=fingerprint(order.as_payload(), id_hash),
+            fingerprint=order_fingerprint,
             id_number=order.buyer_id_number,
             id_hash=id_hash,
             flagged_for_inspection=flagged,
