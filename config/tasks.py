@@ -19,22 +19,27 @@ def worker_heartbeat() -> str:
     return now
 
 
+def _send(name: str, *, args: tuple = (), kwargs: dict | None = None) -> bool:
+    """Send now; a transport error is logged (the sweep will pick the work up), never raised."""
+    from celery import current_app
+
+    try:
+        current_app.send_task(name, args=args, kwargs=kwargs or {}, retry=False)
+    except Exception:  # any transport error
+        logger.warning("broker unavailable: %s waits for its sweep", name)
+        return False
+    return True
+
+
 def send_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = None) -> None:
     """Ask a worker to run task `name` once the current transaction commits.
 
     The message is only a nudge: every sender keeps its work durable in the database and a beat
     sweep finds it, so a broker that is down is logged, never raised into the request.
     """
-    from celery import current_app
     from django.db import transaction
 
-    def send() -> None:
-        try:
-            current_app.send_task(name, args=args, kwargs=kwargs or {}, retry=False)
-        except Exception:  # any transport error: the sweep will pick the work up
-            logger.warning("broker unavailable: %s waits for its sweep", name)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: _send(name, args=args, kwargs=kwargs))
 
 
 def _queued_key(name: str) -> str:
@@ -47,7 +52,6 @@ def send_coalesced_on_commit(name: str, *, window_seconds: float = 5.0) -> None:
     is sent. A cache key marks the waiting task; the task clears it as it starts
     (`coalesced_task_started`); the key lapses after `window_seconds` in case the message is
     lost. Without the cache every nudge is sent, as before."""
-    from celery import current_app
     from django.db import transaction
 
     def send() -> None:
@@ -56,12 +60,8 @@ def send_coalesced_on_commit(name: str, *, window_seconds: float = 5.0) -> None:
                 return  # one is queued and will take this work too
         except Exception:
             logger.warning("cache unavailable: %s sent uncoalesced", name)
-        try:
-            current_app.send_task(name, retry=False)
-        except Exception:  # any transport error: the sweep will pick the work up
-            logger.warning("broker unavailable: %s waits for its sweep", name)
-            with contextlib.suppress(Exception):
-                cache.delete(_queued_key(name))
+        if not _send(name):
+            coalesced_task_started(name)  # nothing is queued after all
 
     transaction.on_commit(send)
 
