@@ -34,12 +34,8 @@ def zone_counters() -> list[Location]:
 
 
 def zone_counter(code: str) -> Location | None:
-    """An active pickup counter inside the supervision zone (reference cache, as above)."""
-    return refcache.cached(
-        _LOCATION_MODELS,
-        ("zone_counter", code),
-        lambda: pickup_counters(inside_zone_only=True).filter(code=code).first(),
-    )
+    """An active pickup counter inside the supervision zone (from zone_counters)."""
+    return next((counter for counter in zone_counters() if counter.code == code), None)
 
 
 def pickup_counters(*, inside_zone_only: bool = True) -> QuerySet[Location]:
