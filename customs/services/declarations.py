@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
@@ -352,6 +353,23 @@ def _block(decl: Declaration, problems: list[str], clearance: OrderClearance) ->
     )
 
 
+def inventory_inputs(
+    clearance: OrderClearance, declarations: Iterable[Declaration]
+) -> dict[str, Declaration] | None:
+    """The order, payment and waybill declared to customs, by kind, once the clearance is still
+    filing and all three are accepted: what the inventory list is built from; None before."""
+    if clearance.state != C.FILING:
+        return None
+    decls = {
+        d.kind: d
+        for d in declarations
+        if d.authority == "customs" and d.kind in ("order", "payment", "waybill")
+    }
+    if len(decls) < 3 or any(d.state not in ACCEPTED_OR_LATER for d in decls.values()):
+        return None
+    return decls
+
+
 def inventory_declare(*, order_no: str) -> Declaration | None:
     """Declare the inventory list (CEB621, and to CIQ when quarantine applies) once order,
     payment and waybill are all accepted and agree. Idempotent; None while not ready."""
@@ -361,13 +379,13 @@ def inventory_declare(*, order_no: str) -> Declaration | None:
         clearance = OrderClearance.objects.select_for_update().filter(order_no=order_no).first()
         if clearance is None or clearance.state != C.FILING:
             return None
-        decls = {
-            d.kind: d
-            for d in Declaration.objects.filter(
+        decls = inventory_inputs(
+            clearance,
+            Declaration.objects.filter(
                 order_no=order_no, authority="customs", kind__in=["order", "payment", "waybill"]
-            )
-        }
-        if len(decls) < 3 or any(d.state not in ACCEPTED_OR_LATER for d in decls.values()):
+            ),
+        )
+        if decls is None:
             return None
         existing = Declaration.objects.filter(
             kind="inventory", authority="customs", order_no=order_no

@@ -20,8 +20,12 @@ from customs.gateway import get_transport
 from customs.models import Declaration, GatewayCursor, OrderClearance, Receipt
 from customs.services import release
 from customs.services.clearance import clearance_derive, clearance_transition
-from customs.services.declarations import declaration_transition, inventory_declare
-from customs.services.states import ACCEPTED_OR_LATER, declaration_may_move, state_for_status
+from customs.services.declarations import (
+    declaration_transition,
+    inventory_declare,
+    inventory_inputs,
+)
+from customs.services.states import declaration_may_move, state_for_status
 
 logger = logging.getLogger(__name__)
 S = Declaration.State
@@ -296,16 +300,9 @@ def _may_change(receipt: Receipt, decl: Declaration) -> bool:
 
 
 def _inventory_due(order: _Order) -> bool:
-    """inventory_declare's own first guards, on the rows the batch holds: skip the call (two
+    """inventory_declare's readiness, on the rows the batch holds: skip the call (two
     statements) while it would return without doing anything."""
-    if order.clearance.state != C.FILING:
-        return False
-    decls = {
-        d.kind: d
-        for d in order.decls
-        if d.authority == "customs" and d.kind in ("order", "payment", "waybill")
-    }
-    return len(decls) == 3 and all(d.state in ACCEPTED_OR_LATER for d in decls.values())
+    return inventory_inputs(order.clearance, order.decls) is not None
 
 
 def _cancel_outcome(decl: Declaration, new: str, info: str) -> None:
