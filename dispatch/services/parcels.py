@@ -109,17 +109,7 @@ def shipment_dispatch(*, shipment_id: int, actor: str) -> tuple[Shipment, bool]:
             % {"courier": settings.COURIER_NAME, "no": shipment.logistics_no},
             at=now,
         )
-        customs_services.waybill_status_file(
-            filing=WaybillStatusFiling(
-                order_no=shipment.order_no,
-                logistics_code=shipment.logistics_code,
-                logistics_no=shipment.logistics_no,
-                status="L",
-                at=now,
-                logistics_name=settings.COURIER_NAME[:100],
-                weight=shipment.measured_weight_kg,
-            )
-        )
+        _waybill_status_file(shipment, "L", at=now, weight=shipment.measured_weight_kg)
         shipment.state = S.DISPATCHED
         shipment.dispatched_at = now
         shipment.dispatched_by = actor
@@ -211,17 +201,23 @@ def shipment_delivered(*, callback: CourierCallback, actor: str = "courier") -> 
         marketplace_services.order_mark_delivered(
             order_no=shipment.order_no, actor=actor, at=at, note=_("delivered by the courier")
         )
-        customs_services.waybill_status_file(
-            filing=WaybillStatusFiling(
-                order_no=shipment.order_no,
-                logistics_code=shipment.logistics_code,
-                logistics_no=shipment.logistics_no,
-                status="S",
-                at=at,
-                logistics_name=settings.COURIER_NAME[:100],
-            )
-        )
+        _waybill_status_file(shipment, "S", at=at)
         shipment.state = S.DELIVERED
         shipment.delivered_at = at
         shipment.save(update_fields=["state", "delivered_at"])
     return True
+
+
+def _waybill_status_file(shipment: Shipment, status: str, *, at: datetime, weight=None) -> None:
+    """CEB513 for the parcel: "L" left the zone, "S" signed for."""
+    customs_services.waybill_status_file(
+        filing=WaybillStatusFiling(
+            order_no=shipment.order_no,
+            logistics_code=shipment.logistics_code,
+            logistics_no=shipment.logistics_no,
+            status=status,
+            at=at,
+            logistics_name=settings.COURIER_NAME[:100],
+            weight=weight,
+        )
+    )
