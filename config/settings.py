@@ -29,10 +29,19 @@ DEBUG = env.bool("DEBUG", default=False)
 VAR_DIR.mkdir(exist_ok=True)
 
 
+# Every secret production runs with (Django's key, the resident-ID key and each callback or
+# gateway HMAC key) is at least this long: a short shared key can be guessed offline from one
+# captured signed request. Not a setting on purpose: nothing should be able to lower it.
+SECRET_MIN_LENGTH = 32
+
+
 def _local_secret(name: str, *, length: int = 50) -> str:
     """Return a secret kept in var/ for the demo; production must pass it in the environment."""
     if PRODUCTION:
-        raise ImproperlyConfigured(f"{name} must be set in the environment in production.")
+        raise ImproperlyConfigured(
+            f"{name} must be set in the environment in production "
+            f"(at least {SECRET_MIN_LENGTH} characters)."
+        )
     import secrets
 
     path = VAR_DIR / name.lower()
@@ -42,11 +51,67 @@ def _local_secret(name: str, *, length: int = 50) -> str:
     return path.read_text().strip()
 
 
-SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret("SECRET_KEY")
+def _secret(name: str) -> str:
+    """A secret from the environment (generated under var/ in the demo). Production refuses to
+    start when it is missing or shorter than SECRET_MIN_LENGTH; the message names the
+    variable, never its value."""
+    value = env.str(name, default="") or _local_secret(name)
+    if PRODUCTION and len(value) < SECRET_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"{name} is too short for production: at least {SECRET_MIN_LENGTH} characters "
+            f"(it has {len(value)})."
+        )
+    return value
+
+
+SECRET_KEY = _secret("SECRET_KEY")
 # Key for encrypting resident ID numbers and keying their lookup hash (see marketplace).
-FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="") or _local_secret(
-    "FIELD_ENCRYPTION_KEY"
+FIELD_ENCRYPTION_KEY = _secret("FIELD_ENCRYPTION_KEY")
+
+# Sandboxes (the payment provider's pay pages, the sandbox courier, the customs sandbox
+# authority) are development parts: in production they are neither mounted nor selectable
+# unless this is set to exactly I_UNDERSTAND_NO_REAL_MONEY (a staging node that must take no
+# real money); `check --deploy` then warns. Anything else but empty is refused, so a "true"
+# typed by habit cannot turn them on by accident.
+SANDBOX_CONSENT = "I_UNDERSTAND_NO_REAL_MONEY"
+_allow_sandboxes = env.str("ALLOW_SANDBOXES_IN_PRODUCTION", default="")
+if _allow_sandboxes not in {"", SANDBOX_CONSENT}:
+    raise ImproperlyConfigured(
+        f"ALLOW_SANDBOXES_IN_PRODUCTION must be empty or exactly {SANDBOX_CONSENT}."
+    )
+ALLOW_SANDBOXES_IN_PRODUCTION = PRODUCTION and _allow_sandboxes == SANDBOX_CONSENT
+# True where the sandboxes may run: always outside production.
+SANDBOXES_ENABLED = not PRODUCTION or ALLOW_SANDBOXES_IN_PRODUCTION
+# The adapters that move no real money or goods (checked by name here, and by their
+# `sandbox = True` attribute when the apps load, which also catches subclasses).
+SANDBOX_ADAPTERS = frozenset(
+    {"marketplace.payment_provider.SandboxProvider", "dispatch.courier.SandboxCourier"}
 )
+
+
+def _adapter(name: str, default: str) -> str:
+    """A provider adapter's dotted path; production refuses a sandbox one unless allowed."""
+    path = env.str(name, default=default)
+    if path in SANDBOX_ADAPTERS and not SANDBOXES_ENABLED:
+        raise ImproperlyConfigured(
+            f"{name} is the sandbox ({path}): nothing real happens behind it. Set {name} to "
+            f"your provider's adapter, or ALLOW_SANDBOXES_IN_PRODUCTION={SANDBOX_CONSENT} on a "
+            "node that must take no real money."
+        )
+    return path
+
+
+def _gateway_url(name: str, default: str) -> str:
+    """The customs sandbox is the sandbox authority the default URLs point at: production must
+    name the real gateway (unless sandboxes are allowed)."""
+    value = env.str(name, default="")
+    if not value and not SANDBOXES_ENABLED:
+        raise ImproperlyConfigured(
+            f"{name} must be set in production: the default is the customs sandbox authority "
+            f"({default})."
+        )
+    return value or default
+
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -333,15 +398,15 @@ BONDED_LOW_STOCK_THRESHOLD = env.int("BONDED_LOW_STOCK_THRESHOLD", default=10)
 # Where declarations go: the customs and CIQ gateways (in the demo: the sandbox authority,
 # `python manage.py run_customs_sandbox`). Same HTTP contract as the real gateway.
 CUSTOMS_SANDBOX_PORT = env.int("CUSTOMS_SANDBOX_PORT", default=8010)
-CUSTOMS_GATEWAY_URL = env.str(
-    "CUSTOMS_GATEWAY_URL", default=f"http://127.0.0.1:{CUSTOMS_SANDBOX_PORT}/customs"
+CUSTOMS_GATEWAY_URL = _gateway_url(
+    "CUSTOMS_GATEWAY_URL", f"http://127.0.0.1:{CUSTOMS_SANDBOX_PORT}/customs"
 )
-CUSTOMS_CIQ_URL = env.str("CUSTOMS_CIQ_URL", default=f"http://127.0.0.1:{CUSTOMS_SANDBOX_PORT}/ciq")
-# Shared HMAC key for requests both ways (our messages, their receipts). Generated in the demo.
-CUSTOMS_GATEWAY_SECRET = env.str("CUSTOMS_GATEWAY_SECRET", default="") or (
-    "" if PRODUCTION else _local_secret("CUSTOMS_GATEWAY_SECRET")
-)
-# The adapter that carries messages; a real E-Port transport replaces it by configuration.
+CUSTOMS_CIQ_URL = _gateway_url("CUSTOMS_CIQ_URL", f"http://127.0.0.1:{CUSTOMS_SANDBOX_PORT}/ciq")
+# Shared HMAC key for requests both ways (our messages, their receipts). Generated in the demo;
+# production refuses to start without one of SECRET_MIN_LENGTH characters.
+CUSTOMS_GATEWAY_SECRET = _secret("CUSTOMS_GATEWAY_SECRET")
+# The adapter that carries messages and verifies the receipts pushed to us
+# (verify_receipt_push); a real E-Port transport replaces it by configuration.
 CUSTOMS_TRANSPORT = env.str("CUSTOMS_TRANSPORT", default="customs.gateway.HttpTransport")
 CUSTOMS_CONNECT_TIMEOUT = env.float("CUSTOMS_CONNECT_TIMEOUT", default=2.0)
 CUSTOMS_READ_TIMEOUT = env.float("CUSTOMS_READ_TIMEOUT", default=5.0)
@@ -448,27 +513,35 @@ CELERY_BEAT_SCHEDULE |= {
 # --- Payments --------------------------------------------------------------------------------
 # The provider adapter; the demo's sandbox provider is mounted in the web process at
 # /sandbox/pay/<token>/ and notifies us asynchronously (Celery) over HTTP.
-PAYMENT_PROVIDER = env.str(
-    "PAYMENT_PROVIDER", default="marketplace.payment_provider.SandboxProvider"
-)
+# The adapter also verifies the provider's notifications (verify_notification). Production
+# refuses the sandbox unless ALLOW_SANDBOXES_IN_PRODUCTION says otherwise.
+PAYMENT_PROVIDER = _adapter("PAYMENT_PROVIDER", "marketplace.payment_provider.SandboxProvider")
 PAYMENT_SANDBOX_URL = env.str("PAYMENT_SANDBOX_URL", default=f"{SITE_URL}/sandbox/pay")
 # Our endpoint the provider posts signed notifications to.
 PAYMENT_NOTIFY_URL = env.str("PAYMENT_NOTIFY_URL", default=f"{SITE_URL}/payments/notify/")
 # Shared HMAC-SHA256 key of the notifications. Generated in the demo.
-PAYMENT_PROVIDER_SECRET = env.str("PAYMENT_PROVIDER_SECRET", default="") or _local_secret(
-    "PAYMENT_PROVIDER_SECRET"
-)
+PAYMENT_PROVIDER_SECRET = _secret("PAYMENT_PROVIDER_SECRET")
 # Notifications older (or newer) than this many seconds are refused as stale.
 PAYMENT_NOTIFY_MAX_AGE_SECONDS = env.int("PAYMENT_NOTIFY_MAX_AGE_SECONDS", default=300)
 # The sandbox provider re-sends notifications still unacknowledged after this many seconds
 # (as a real provider does), checked as often: a notification lost with the broker is re-sent.
 PAYMENT_NOTIFY_SWEEP_SECONDS = env.float("PAYMENT_NOTIFY_SWEEP_SECONDS", default=60.0)
+# Accepted nonces (notifications, courier callbacks) are kept twice the max age, enough to
+# refuse any replay still inside the window; the prune tasks run this often (seconds).
+NONCE_PRUNE_SECONDS = env.float("NONCE_PRUNE_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULE |= {
-    "marketplace-sandbox-notify-sweep": {
-        "task": "marketplace.tasks.sandbox_notify_sweep",
-        "schedule": PAYMENT_NOTIFY_SWEEP_SECONDS,
+    "marketplace-notification-nonces-prune": {
+        "task": "marketplace.tasks.notification_nonces_prune",
+        "schedule": NONCE_PRUNE_SECONDS,
     },
 }
+if SANDBOXES_ENABLED:
+    CELERY_BEAT_SCHEDULE |= {
+        "marketplace-sandbox-notify-sweep": {
+            "task": "marketplace.tasks.sandbox_notify_sweep",
+            "schedule": PAYMENT_NOTIFY_SWEEP_SECONDS,
+        },
+    }
 
 # --- Pickup ----------------------------------------------------------------------------------
 # Days a released pickup order may wait at the counter before staff are told to return it.
@@ -508,14 +581,14 @@ DISPATCH_WAVE_SIZE = env.int("DISPATCH_WAVE_SIZE", default=20)
 DISPATCH_OPERATOR_GROUP = env.str("DISPATCH_OPERATOR_GROUP", default="Warehouse operator")
 # The courier adapter; the demo's sandbox courier collects parcels and later posts a signed
 # delivery callback to COURIER_CALLBACK_URL from a Celery task.
-COURIER_PROVIDER = env.str("COURIER_PROVIDER", default="dispatch.courier.SandboxCourier")
+# The adapter also verifies the courier's callbacks (verify_callback). Production refuses the
+# sandbox courier unless ALLOW_SANDBOXES_IN_PRODUCTION says otherwise.
+COURIER_PROVIDER = _adapter("COURIER_PROVIDER", "dispatch.courier.SandboxCourier")
 COURIER_NAME = env.str("COURIER_NAME", default="Bondport Express (sandbox courier)")
 COURIER_CALLBACK_URL = env.str("COURIER_CALLBACK_URL", default=f"{SITE_URL}/courier/callback/")
-# Shared HMAC-SHA256 secret of the courier's callbacks (generated under var/ in the demo).
-# Without it in production every callback is refused (the courier must be configured).
-COURIER_CALLBACK_SECRET = env.str("COURIER_CALLBACK_SECRET", default="") or (
-    "" if PRODUCTION else _local_secret("COURIER_CALLBACK_SECRET")
-)
+# Shared HMAC-SHA256 secret of the courier's callbacks (generated under var/ in the demo);
+# production refuses to start without one of SECRET_MIN_LENGTH characters.
+COURIER_CALLBACK_SECRET = _secret("COURIER_CALLBACK_SECRET")
 # Callbacks with a timestamp further than this many seconds from now are refused as stale.
 COURIER_CALLBACK_MAX_AGE_SECONDS = env.int("COURIER_CALLBACK_MAX_AGE_SECONDS", default=300)
 # The sandbox courier reports delivery this many seconds after collecting (0: at once).
@@ -524,5 +597,9 @@ CELERY_BEAT_SCHEDULE |= {
     "dispatch-sweep": {
         "task": "dispatch.tasks.dispatch_sweep",
         "schedule": env.float("DISPATCH_SWEEP_SECONDS", default=30.0),
+    },
+    "dispatch-courier-nonces-prune": {
+        "task": "dispatch.tasks.courier_nonces_prune",
+        "schedule": NONCE_PRUNE_SECONDS,
     },
 }

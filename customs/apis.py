@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
@@ -14,10 +12,10 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.callbacks import CallbackRefused, CallbackRejected
 from config.tasks import send_on_commit
 from customs import selectors, services
-from customs.errors import BadSignature, InvalidMessage
-from customs.signing import MAX_SKEW_SECONDS, SignatureError, verify
+from customs.gateway import get_transport
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +25,6 @@ class RawParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         return stream.read()
-
-
-def _remember_nonce(nonce: str) -> bool:
-    return cache.add(f"customs:nonce:{nonce}", 1, timeout=2 * MAX_SKEW_SECONDS)
 
 
 class ReceiptPushApi(APIView):
@@ -45,20 +39,19 @@ class ReceiptPushApi(APIView):
     def post(self, request):
         body = request.body
         try:
-            verify(
-                secret=settings.CUSTOMS_GATEWAY_SECRET,
-                method="POST",
-                path=request.get_full_path(),
-                body=body,
-                headers=request.headers,
-                remember_nonce=_remember_nonce,
+            # The configured transport knows how its gateway signs (CUSTOMS_TRANSPORT).
+            get_transport().verify_receipt_push(
+                method="POST", path=request.get_full_path(), body=body, headers=request.headers
             )
-        except SignatureError as exc:
-            raise BadSignature(str(exc)) from exc
+        except CallbackRefused as refused:
+            logger.warning("customs receipt push refused: %s", refused.reason)
+            raise CallbackRejected.because(refused.reason) from None
         try:
             rows = json.loads(body)["receipts"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidMessage('expected JSON {"receipts": [...]}') from exc
+            if not isinstance(rows, list):
+                raise TypeError("receipts is not a list")
+        except (ValueError, KeyError, TypeError):
+            raise CallbackRejected.because("malformed") from None
         with transaction.atomic():
             new_ids = services.receipts_record(receipts=rows, source="push")
             # One task for the whole push (applied in the order they came): a task per receipt

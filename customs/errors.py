@@ -53,11 +53,6 @@ class AccountBookMissing(CustomsError):
     code = "customs_account_book_missing"
 
 
-class BadSignature(CustomsError):
-    code = "customs_bad_signature"
-    http_status = 401
-
-
 class GatewayRejected(CustomsError):
     """The gateway refused the message (4xx): never retried, the declarations are rejected."""
 

@@ -1,12 +1,14 @@
 """The gateway interface and its HTTP adapter (sandbox contract: signed XML over HTTP).
 
-A real E-Port transport implements the same two methods and is chosen by the setting
-CUSTOMS_TRANSPORT; nothing else in the app changes.
+A real E-Port transport implements the same methods and is chosen by the setting
+CUSTOMS_TRANSPORT; nothing else in the app changes. That includes the inbound side: the
+receipt endpoint asks the transport (verify_receipt_push) whether a push is authentic.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit
@@ -15,8 +17,9 @@ import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from config.callbacks import CallbackRefused
 from customs.errors import GatewayRejected, GatewayUnavailable
-from customs.signing import signed_headers
+from customs.signing import MAX_SKEW_SECONDS, SignatureError, signed_headers, verify
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,12 @@ class Transport(Protocol):
 
     def send_decision(self, *, authority: str, decl_guid: str, decision: str, note: str) -> dict:
         """An officer's inspection decision on a held declaration, to the authority's record."""
+
+    def verify_receipt_push(
+        self, *, method: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> None:
+        """Raise config.callbacks.CallbackRefused(reason) unless the gateway signed this push
+        (recently, once). Reasons: bad_signature, stale, replayed."""
 
 
 class HttpTransport:
@@ -102,6 +111,28 @@ class HttpTransport:
         query = urlencode({"after": after, "limit": 500})
         response = self._request("GET", f"{self._url(authority)}/receipts?{query}", b"", {})
         return response.json()
+
+    def verify_receipt_push(
+        self, *, method: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> None:
+        try:
+            verify(
+                secret=settings.CUSTOMS_GATEWAY_SECRET,
+                method=method,
+                path=path,
+                body=body,
+                headers=headers,
+                remember_nonce=_remember_nonce,
+            )
+        except SignatureError as exc:
+            raise CallbackRefused(exc.reason) from exc
+
+
+def _remember_nonce(nonce: str) -> bool:
+    """Nonces of accepted pushes, in the shared cache for twice the allowed clock skew."""
+    from django.core.cache import cache
+
+    return cache.add(f"customs:nonce:{nonce}", 1, timeout=2 * MAX_SKEW_SECONDS)
 
 
 def _reason(response: requests.Response) -> str:

@@ -21,7 +21,12 @@ MAX_SKEW_SECONDS = 300
 
 
 class SignatureError(Exception):
-    pass
+    """`reason` is the refusal's code (config.callbacks.CallbackRejected): bad_signature,
+    stale or replayed."""
+
+    def __init__(self, message: str, reason: str = "bad_signature"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def _string_to_sign(method: str, path: str, body: bytes, timestamp: str, nonce: str) -> bytes:
@@ -30,6 +35,9 @@ def _string_to_sign(method: str, path: str, body: bytes, timestamp: str, nonce: 
 
 
 def sign(*, secret: str, method: str, path: str, body: bytes, timestamp: str, nonce: str) -> str:
+    # An empty key is no key: anyone can compute HMAC(b"", ...), so neither side uses one.
+    if not secret:
+        raise SignatureError("no signing key configured")
     message = _string_to_sign(method, path, body, timestamp, nonce)
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
@@ -57,18 +65,22 @@ def verify(
     remember_nonce: Callable[[str], bool] | None = None,
     now: float | None = None,
 ) -> None:
-    """Raise SignatureError unless the headers sign this exact request, recently, once."""
+    """Raise SignatureError unless the headers sign this exact request, recently, once.
+    Refused outright when `secret` is empty (on every environment): a request HMAC'd with an
+    empty key proves nothing."""
+    if not secret:
+        raise SignatureError("no signing key configured")
     timestamp = headers.get(HEADER_TIMESTAMP, "")
     nonce = headers.get(HEADER_NONCE, "")
     signature = headers.get(HEADER_SIGNATURE, "")
     if not (timestamp.isdigit() and nonce and signature):
         raise SignatureError("missing signature headers")
     if abs((now or time.time()) - int(timestamp)) > MAX_SKEW_SECONDS:
-        raise SignatureError("timestamp outside the allowed window")
+        raise SignatureError("timestamp outside the allowed window", "stale")
     expected = sign(
         secret=secret, method=method, path=path, body=body, timestamp=timestamp, nonce=nonce
     )
     if not hmac.compare_digest(expected, signature):
         raise SignatureError("signature does not match")
     if remember_nonce is not None and not remember_nonce(nonce):
-        raise SignatureError("nonce already used")
+        raise SignatureError("nonce already used", "replayed")

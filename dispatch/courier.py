@@ -1,11 +1,14 @@
-"""The courier as the warehouse sees it: hand over a parcel (collect). `settings.COURIER_PROVIDER`
-names the adapter; the demo's sandbox courier keeps its own records and, like a third party,
-later posts a signed delivery callback to our endpoint over HTTP (from a Celery task)."""
+"""The courier as the warehouse sees it: hand over a parcel (collect) and verify its delivery
+callbacks (the signature scheme belongs to the adapter). `settings.COURIER_PROVIDER` names the
+adapter; the demo's sandbox courier keeps its own records and, like a third party, later posts
+a signed delivery callback to our endpoint over HTTP (from a Celery task). The sandbox is
+refused in production unless ALLOW_SANDBOXES_IN_PRODUCTION allows it."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -15,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config import callbacks
 from config.callbacks import sign, signed_headers  # noqa: F401 - tests sign with it
 from config.tasks import send_on_commit
 
@@ -27,13 +31,38 @@ class Courier(Protocol):
         callback_url: str,
     ) -> None: ...  # fmt: skip
 
+    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+        """Raise config.callbacks.CallbackRefused(reason) unless the courier sent this callback
+        (signed, recent, not seen before)."""
+
 
 def courier() -> Courier:
     return import_string(settings.COURIER_PROVIDER)()
 
 
-class SandboxCourier:
+class HmacCallbacks:
+    """Callbacks signed as config.callbacks signs them (X-Courier-Timestamp, -Nonce,
+    -Signature, keyed by COURIER_CALLBACK_SECRET); nonces kept in CourierNonce."""
+
+    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+        from dispatch.models import CourierNonce
+
+        callbacks.verify(
+            secret=settings.COURIER_CALLBACK_SECRET,
+            body=body,
+            timestamp=headers.get("X-Courier-Timestamp", ""),
+            nonce=headers.get("X-Courier-Nonce", ""),
+            signature=headers.get("X-Courier-Signature", ""),
+            max_age_seconds=settings.COURIER_CALLBACK_MAX_AGE_SECONDS,
+            nonce_model=CourierNonce,
+            label="courier callback",
+        )
+
+
+class SandboxCourier(HmacCallbacks):
     """Collects at once; reports delivery COURIER_SANDBOX_DELIVERY_SECONDS later."""
+
+    sandbox = True  # carries nothing: refused in production (dispatch.apps)
 
     def collect(self, *, logistics_no, order_no, consignee, weight_kg, callback_url) -> None:
         from dispatch.models import SandboxParcel

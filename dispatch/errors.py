@@ -145,10 +145,3 @@ class BadResolution(DispatchError):
         super().__init__(
             _("That is not a way to fix this kind of mismatch."), extra={"mismatch": kind}
         )
-
-
-class CallbackRejected(DispatchError):
-    """A courier callback that is badly signed, stale, replayed or malformed."""
-
-    code = "callback_rejected"
-    http_status = 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from config.tasks import send_on_commit
 
@@ -68,7 +69,21 @@ def dispatch_sweep() -> dict:
         except Exception:  # one unreachable courier call must not stop the others
             logger.exception("courier collection of shipment %s failed", shipment_id)
     due = 0
-    for parcel_id in sandbox_parcels_due().values_list("id", flat=True)[:200]:
+    # The sandbox courier's own deliveries, only where sandboxes may run at all.
+    due_ids = (
+        sandbox_parcels_due().values_list("id", flat=True)[:200]
+        if settings.SANDBOXES_ENABLED
+        else []
+    )
+    for parcel_id in due_ids:
         send_on_commit("dispatch.tasks.courier_sandbox_deliver", kwargs={"parcel_id": parcel_id})
         due += 1
     return {"opened": opened, "collected": collected, "deliveries": due}
+
+
+@shared_task(name="dispatch.tasks.courier_nonces_prune")
+def courier_nonces_prune() -> int:
+    """Beat (NONCE_PRUNE_SECONDS): forget courier callback nonces past the replay window."""
+    from dispatch.services import courier_nonces_prune as prune
+
+    return prune()

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.callbacks import CallbackRejected, refusal_response
 from config.errors import DomainError
 from dispatch import selectors, services
-from dispatch.errors import CallbackRejected
 from dispatch.models import Mismatch, Shipment
 from dispatch.services.parcels import weight_allowed
 from dispatch.services.picking import next_line
@@ -204,17 +204,13 @@ def shipment_page(request, order_no: str):
 @require_POST
 def courier_callback(request):
     """The courier's signed delivery callback. 200 "success" once applied (also for a repeat);
-    403 for a stale, replayed or badly signed one."""
+    403 {"code", "message", "extra"} for a stale, replayed or badly signed one (the same answer
+    as every callback endpoint's); 409 in that shape when it names no dispatched parcel."""
     try:
-        callback = services.courier_callback_verify(
-            body=request.body,
-            timestamp=request.headers.get("X-Courier-Timestamp", ""),
-            nonce=request.headers.get("X-Courier-Nonce", ""),
-            signature=request.headers.get("X-Courier-Signature", ""),
-        )
+        callback = services.courier_callback_verify(body=request.body, headers=request.headers)
         services.shipment_delivered(callback=callback)
     except CallbackRejected as exc:
-        return HttpResponse(exc.code, status=403, content_type="text/plain")
+        return refusal_response(exc)
     except DomainError as exc:
-        return HttpResponse(exc.code, status=409, content_type="text/plain")
+        return refusal_response(exc, status=409)
     return HttpResponse("success", content_type="text/plain")

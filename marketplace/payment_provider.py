@@ -1,23 +1,28 @@
-"""The payment provider as the marketplace sees it: create a charge (get a pay page URL) and
-refund. `settings.PAYMENT_PROVIDER` names the adapter; the demo's is the sandbox below, which
-keeps its own records and answers like a third party (signed asynchronous notifications over
-HTTP, sent by a Celery task)."""
+"""The payment provider as the marketplace sees it: create a charge (get a pay page URL),
+refund, and verify the provider's notifications (its signature scheme is the adapter's
+business, like its API). `settings.PAYMENT_PROVIDER` names the adapter; the demo's is the
+sandbox below, which keeps its own records and answers like a third party (signed asynchronous
+notifications over HTTP, sent by a Celery task). The sandbox is refused in production unless
+ALLOW_SANDBOXES_IN_PRODUCTION allows it (config/settings.py)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
 import requests
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config import callbacks
 from config.callbacks import signed_headers
 
 logger = logging.getLogger(__name__)
@@ -31,13 +36,40 @@ class PaymentProvider(Protocol):
 
     def refund(self, *, token: str, amount: Decimal) -> None: ...
 
+    def verify_notification(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+        """Raise config.callbacks.CallbackRefused(reason) unless the provider sent this
+        notification (signed, recent, not seen before)."""
+
 
 def provider() -> PaymentProvider:
     return import_string(settings.PAYMENT_PROVIDER)()
 
 
-class SandboxProvider:
-    """The sandbox provider, mounted in the web process under /sandbox/pay/."""
+class HmacNotifications:
+    """Notifications signed as config.callbacks signs them (X-Pay-Timestamp, -Nonce,
+    -Signature over timestamp, nonce and body, keyed by PAYMENT_PROVIDER_SECRET); nonces kept
+    in NotificationNonce. A provider adapter with this scheme inherits it."""
+
+    def verify_notification(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+        from marketplace.models import NotificationNonce
+
+        callbacks.verify(
+            secret=settings.PAYMENT_PROVIDER_SECRET,
+            body=body,
+            timestamp=headers.get("X-Pay-Timestamp", ""),
+            nonce=headers.get("X-Pay-Nonce", ""),
+            signature=headers.get("X-Pay-Signature", ""),
+            max_age_seconds=settings.PAYMENT_NOTIFY_MAX_AGE_SECONDS,
+            nonce_model=NotificationNonce,
+            label="payment notification",
+        )
+
+
+class SandboxProvider(HmacNotifications):
+    """The sandbox provider, mounted in the web process under /sandbox/pay/ (never in
+    production unless ALLOW_SANDBOXES_IN_PRODUCTION)."""
+
+    sandbox = True  # moves no real money: refused in production (marketplace.apps)
 
     def create_charge(
         self, *, token, order_no, amount, subject, holder_name, holder_id_number, notify_url,
@@ -70,6 +102,8 @@ def sandbox_pay(*, token: str, payer_name: str = "", payer_id_number: str = "") 
     An empty payer means the account holder (the usual case)."""
     from marketplace.models import SandboxCharge
 
+    if not settings.SANDBOXES_ENABLED:  # the pages are not mounted either; never pay here
+        raise ImproperlyConfigured("The sandbox payment is off on a production node.")
     with transaction.atomic():
         charge = SandboxCharge.objects.select_for_update().get(token=token)
         if charge.state != SandboxCharge.State.OPEN:

@@ -125,3 +125,11 @@ def quota_bands_warm() -> int:
 
     year = quota_year_bounds()[0].year
     return sum(n for _bound, n in quota_usage_distribution(year=year, fresh=True))
+
+
+@shared_task(name="marketplace.tasks.notification_nonces_prune")
+def notification_nonces_prune() -> int:
+    """Beat (NONCE_PRUNE_SECONDS): forget payment notification nonces past the replay window."""
+    from marketplace.services.payments import notification_nonces_prune as prune
+
+    return prune()

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import path
 
 import config.converters  # noqa: F401  (registers <id:...>)
@@ -22,6 +23,11 @@ urlpatterns = [
     path("orders/<str:order_no>/cancel/", orders.order_cancel_view, name="order_cancel"),
     path("orders/<str:order_no>/return/", orders.order_return_view, name="order_return"),
     path("payments/notify/", payments.payment_notify, name="payment_notify"),
-    path("sandbox/pay/<str:token>/", payments.sandbox_pay_page, name="sandbox_pay"),
-    path("sandbox/pay/<str:token>/qr.svg", payments.sandbox_pay_qr, name="sandbox_pay_qr"),
 ]
+# The sandbox provider's pages: a shopper could "pay" there without money, so a production
+# node mounts them only with ALLOW_SANDBOXES_IN_PRODUCTION (config/settings.py).
+if settings.SANDBOXES_ENABLED:
+    urlpatterns += [
+        path("sandbox/pay/<str:token>/", payments.sandbox_pay_page, name="sandbox_pay"),
+        path("sandbox/pay/<str:token>/qr.svg", payments.sandbox_pay_qr, name="sandbox_pay_qr"),
+    ]

@@ -37,6 +37,36 @@ def test_database_url() -> str:
 test_database_url.__test__ = False  # a helper, not a test
 
 
+def production_env(**overrides: str) -> dict[str, str]:
+    """A production environment that starts: every secret of 32+ characters, real (test)
+    adapters instead of the sandboxes, the gateway URLs named. `overrides` may blank one."""
+    import secrets
+
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        # The browser tests' async-safety escape hatch must not leak into a deployment check.
+        if not k.startswith(("DJANGO", "DATABASE", "DEBUG")) and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
+    env = {
+        **inherited,
+        "BONDPORT_ENV": "production",
+        "SECRET_KEY": "prod-" + secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEY": secrets.token_urlsafe(40),
+        "CUSTOMS_GATEWAY_SECRET": secrets.token_urlsafe(32),
+        "PAYMENT_PROVIDER_SECRET": secrets.token_urlsafe(32),
+        "COURIER_CALLBACK_SECRET": secrets.token_urlsafe(32),
+        "PAYMENT_PROVIDER": "tests.adapters.ProductionProvider",
+        "COURIER_PROVIDER": "tests.adapters.ProductionCourier",
+        "CUSTOMS_GATEWAY_URL": "https://eport.example.cn/ceb/customs",
+        "CUSTOMS_CIQ_URL": "https://eport.example.cn/ceb/ciq",
+        "ALLOWED_HOSTS": "shop.example.cn",
+        "ALLOW_SANDBOXES_IN_PRODUCTION": "",
+    }
+    env.update(overrides)
+    return env
+
+
 class ManagedProcess:
     """A child process the tests start, read line by line until it says it is ready."""
 

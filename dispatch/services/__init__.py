@@ -2,6 +2,7 @@
 
 from dispatch.services.parcels import (
     courier_callback_verify,
+    courier_nonces_prune,
     shipment_collect,
     shipment_delivered,
     shipment_dispatch,
@@ -18,6 +19,7 @@ from dispatch.services.picking import (
 
 __all__ = [
     "courier_callback_verify",
+    "courier_nonces_prune",
     "mismatch_resolve",
     "pick_scan",
     "pick_short",

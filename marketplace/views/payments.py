@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import logging
 
+from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.callbacks import CallbackRejected, refusal_response
 from marketplace import payment_provider
 from marketplace.errors import NotificationRejected
 from marketplace.models import SandboxCharge
@@ -22,23 +24,27 @@ logger = logging.getLogger(__name__)
 @require_POST
 def payment_notify(request):
     """The provider's signed asynchronous notification. 200 "success" once applied (also for a
-    repeat); 403 for a stale, replayed or badly signed one."""
+    repeat); 403 {"code", "message", "extra"} for a stale, replayed or badly signed one (the
+    same answer as every callback endpoint's)."""
     try:
-        notification = notification_verify(
-            body=request.body,
-            timestamp=request.headers.get("X-Pay-Timestamp", ""),
-            nonce=request.headers.get("X-Pay-Nonce", ""),
-            signature=request.headers.get("X-Pay-Signature", ""),
-        )
+        notification = notification_verify(body=request.body, headers=request.headers)
         payment_notified(notification=notification)
-    except NotificationRejected as exc:
-        return HttpResponse(exc.code, status=403, content_type="text/plain")
+    except (CallbackRejected, NotificationRejected) as exc:
+        return refusal_response(exc)
     return HttpResponse("success", content_type="text/plain")
+
+
+def _sandboxes_on() -> None:
+    """The sandbox pages are not mounted in production (marketplace/urls.py); should a URLconf
+    mount them anyway, they still answer 404 there."""
+    if not settings.SANDBOXES_ENABLED:
+        raise Http404
 
 
 @require_http_methods(["GET", "POST"])
 def sandbox_pay_page(request, token: str):
     """The provider's pay page (phone-sized: the kiosk shows its URL as a QR code)."""
+    _sandboxes_on()
     charge = SandboxCharge.objects.filter(token=token).first()
     if charge is None:
         raise Http404
@@ -56,6 +62,7 @@ def sandbox_pay_qr(request, token: str):
     import qrcode
     import qrcode.image.svg
 
+    _sandboxes_on()
     charge = SandboxCharge.objects.filter(token=token).first()
     if charge is None:
         raise Http404

@@ -168,7 +168,7 @@ def test_signed_receipt_push_is_recorded_and_replays_are_refused(zone, client):
     response = _post(client, body, headers)
     assert response.status_code == 200 and response.json()["recorded"] == 1
     replay = _post(client, body, headers)
-    assert replay.status_code == 401 and replay.json()["code"] == "customs_bad_signature"
+    assert replay.status_code == 403 and replay.json()["code"] == "replayed"
     again = _post(client, body)  # freshly signed duplicate: accepted, recorded nothing new
     assert again.status_code == 200 and again.json()["recorded"] == 0
     assert services.receipts_apply_pending() == 1
@@ -178,9 +178,11 @@ def test_signed_receipt_push_is_recorded_and_replays_are_refused(zone, client):
 
 def test_unsigned_or_tampered_receipt_push_is_refused(client):
     body = json.dumps({"receipts": []}).encode()
-    assert client.post(URL, data=body, content_type="application/json").status_code == 401
+    unsigned = client.post(URL, data=body, content_type="application/json")
+    assert unsigned.status_code == 403 and unsigned.json()["code"] == "bad_signature"
     headers = signed_headers(secret="wrong", method="POST", path=URL, body=body, sender="GW")
-    assert _post(client, body, headers).status_code == 401
+    tampered = _post(client, body, headers)
+    assert tampered.status_code == 403 and tampered.json()["code"] == "bad_signature"
     assert not Receipt.objects.exists()
 
 

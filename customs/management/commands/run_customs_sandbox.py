@@ -1,7 +1,7 @@
 """Run the sandbox customs + CIQ authority in its own process and port."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from customs.sandbox.authority import Knobs
 from customs.sandbox.http import serve
@@ -22,6 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--error-rate", type=float, default=0.0, help="share answered 500")
 
     def handle(self, *args, **options):
+        if not settings.SANDBOXES_ENABLED:  # the customs sandbox is a development part
+            raise CommandError(
+                "The customs sandbox does not run in production "
+                "(ALLOW_SANDBOXES_IN_PRODUCTION is not set)."
+            )
         knobs = Knobs(
             latency_ms=options["latency_ms"],
             inspection_rate=options["inspection_rate"],
