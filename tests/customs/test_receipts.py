@@ -63,6 +63,7 @@ def test_out_of_order_receipts_never_move_a_state_backwards(zone):
     assert _receipt(inventory, 100, info="late rejection") == "stale"
     inventory.refresh_from_db()
     assert (inventory.state, inventory.return_status) == ("released", 800)
+    assert selectors.order_clearance(order.order_no).state == "released"
     view = selectors.order_clearance(order.order_no)
     assert view.state == "released" and view.inventory_list_no == "INV2" and view.goods_released
 
@@ -247,6 +248,7 @@ def test_a_batch_applies_in_arrival_order_and_marks_repeats_stale(zone):
                                           "applied"]  # fmt: skip
     inventory.refresh_from_db()
     assert (inventory.state, inventory.return_status) == ("released", 800)
+    assert selectors.order_clearance(order.order_no).state == "released"
     view = selectors.order_clearance(order.order_no)
     assert view.state == "released" and view.goods_released and view.inventory_list_no == "INV8"
     assert [e[1] for e in view.history] == ["declared", "released"]
@@ -394,3 +396,89 @@ def test_concurrent_batches_over_the_same_orders_never_deadlock_nor_apply_twice(
                 == 1
             )
         assert not Receipt.objects.filter(applied_at__isnull=True).exists()
+
+
+# --- #15: an empty key is no key; the configured transport verifies pushes ---------------
+
+
+def _release_push(inventory, guid: str) -> bytes:
+    row = {"guid": guid, "declGuid": inventory.guid, "orderNo": inventory.order_no,
+           "returnStatus": 800, "invtNo": "INV-FORGED", "authority": "customs"}  # fmt: skip
+    return json.dumps({"receipts": [row]}).encode()
+
+
+def _nothing_released(order, inventory) -> None:
+    assert services.receipts_apply_pending() == 0
+    inventory.refresh_from_db()
+    assert inventory.state == "sent" and inventory.return_status != 800
+    assert not selectors.order_clearance(order.order_no).goods_released
+    assert not Move.objects.filter(reference=order.order_no, kind="release").exists()
+    assert not AccountBookEntry.objects.filter(document_no="INV-FORGED").exists()
+
+
+def test_a_receipt_signed_with_an_empty_key_is_refused_when_the_secret_is_unset(
+    zone, client, settings
+):
+    """Today's main accepted it (HMAC with b"" matches when the secret is "") and the forged
+    "released" receipt took the goods out of bond."""
+    import hashlib
+    import hmac
+    import time
+
+    from customs.signing import _string_to_sign
+
+    order, inventory = _declared(zone)
+    settings.CUSTOMS_GATEWAY_SECRET = ""
+    body = _release_push(inventory, "FORGED-1")
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex
+    forged = hmac.new(
+        b"", _string_to_sign("POST", URL, body, timestamp, nonce), hashlib.sha256
+    ).hexdigest()
+    headers = {"X-Ceb-Sender": "GW", "X-Ceb-Timestamp": timestamp, "X-Ceb-Nonce": nonce,
+               "X-Ceb-Signature": forged}  # fmt: skip
+    response = _post(client, body, headers)
+    assert response.status_code == 403 and response.json()["code"] == "bad_signature"
+    assert not Receipt.objects.filter(guid="FORGED-1").exists()
+    _nothing_released(order, inventory)
+
+
+def test_signing_refuses_an_empty_key_on_both_sides():
+    from config import callbacks
+    from customs.signing import SignatureError, sign, verify
+
+    with pytest.raises(SignatureError):
+        sign(secret="", method="POST", path=URL, body=b"{}", timestamp="1", nonce="n")
+    with pytest.raises(SignatureError, match="no signing key"):
+        verify(secret="", method="POST", path=URL, body=b"{}", headers={})
+    with pytest.raises(ValueError):
+        callbacks.sign(secret="", timestamp="1", nonce="n" * 16, body=b"{}")
+
+
+def test_the_configured_transport_verifies_receipt_pushes_not_the_app(zone, client, settings):
+    from tests import adapters
+
+    settings.CUSTOMS_TRANSPORT = "tests.adapters.RefusingTransport"
+    adapters.CONSULTED.clear()
+    order, inventory = _declared(zone)
+    response = _post(client, _release_push(inventory, "PUSH-R"))  # correctly signed HMAC
+    assert response.status_code == 403
+    assert set(response.json()) == {"code", "message", "extra"}
+    assert response.json()["code"] == "bad_signature"
+    assert adapters.CONSULTED == ["customs"]
+    assert not Receipt.objects.filter(guid="PUSH-R").exists()
+    _nothing_released(order, inventory)
+
+
+def test_a_gateway_with_another_signature_scheme_is_configuration_only(zone, client, settings):
+    from tests.adapters import token_signature
+
+    settings.CUSTOMS_TRANSPORT = "tests.adapters.OtherSchemeTransport"
+    order, inventory = _declared(zone)
+    body = _release_push(inventory, "PUSH-O")
+    assert _post(client, body).json()["code"] == "bad_signature"  # our HMAC: not theirs
+    response = _post(client, body, {"X-Other-Signature": token_signature(body)})
+    assert response.status_code == 200 and response.json()["recorded"] == 1
+    assert services.receipts_apply_pending() == 1
+    inventory.refresh_from_db()
+    assert (inventory.state, inventory.return_status) == ("released", 800)
+    assert selectors.order_clearance(order.order_no).state == "released"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from customs.models import Declaration
 from dispatch import courier
-from dispatch.models import SandboxParcel, Shipment
+from dispatch.models import CourierNonce, SandboxParcel, Shipment
 from dispatch.services import shipment_collect, shipment_dispatch
 from marketplace.models import Order
 from tests.dispatch.test_parcels import packed
@@ -121,3 +121,59 @@ def test_without_a_secret_every_callback_is_refused(client, parcel, settings):
     body, headers = courier.signed_callback(parcel)
     settings.COURIER_CALLBACK_SECRET = ""
     assert post(client, body, headers).status_code == 403
+
+
+# --- #15: verification by the configured courier adapter; nonces pruned ---------------------
+
+
+def test_the_configured_courier_verifies_callbacks_not_the_app(client, parcel, settings):
+    from tests import adapters
+
+    settings.COURIER_PROVIDER = "tests.adapters.RefusingCourier"
+    adapters.CONSULTED.clear()
+    body, headers = courier.signed_callback(parcel)  # signed the sandbox's way
+    response = post(client, body, headers)
+    assert response.status_code == 403
+    assert set(response.json()) == {"code", "message", "extra"}
+    assert response.json()["code"] == "bad_signature"
+    assert adapters.CONSULTED == ["courier"]
+    assert Order.objects.get(number=parcel.order_no).state == "dispatched"
+    assert not CourierNonce.objects.exists()
+
+
+def test_a_courier_with_another_signature_scheme_is_configuration_only(client, parcel, settings):
+    from tests.adapters import token_signature
+
+    settings.COURIER_PROVIDER = "tests.adapters.OtherSchemeCourier"
+    body, headers = courier.signed_callback(parcel)
+    assert post(client, body, headers).json()["code"] == "bad_signature"
+    response = post(client, body, {"X-Other-Signature": token_signature(body)})
+    assert response.status_code == 200 and response.content == b"success"
+    shipment = Shipment.objects.get(order_no=parcel.order_no)
+    assert shipment.state == "delivered"
+    assert Order.objects.get(number=parcel.order_no).state == "delivered"
+
+
+def test_old_courier_nonces_are_pruned_and_a_fresh_one_still_blocks_its_replay(
+    client, parcel, settings
+):
+    from datetime import timedelta
+
+    from dispatch.tasks import courier_nonces_prune
+
+    window = timedelta(seconds=2 * settings.COURIER_CALLBACK_MAX_AGE_SECONDS)
+    old = CourierNonce.objects.create(
+        nonce="o" * 32, received_at=timezone.now() - window - timedelta(seconds=1)
+    )
+    body, headers = courier.signed_callback(parcel)
+    assert post(client, body, headers).status_code == 200
+    assert courier_nonces_prune() == 1  # the beat task (NONCE_PRUNE_SECONDS)
+    assert list(CourierNonce.objects.values_list("nonce", flat=True)) == [
+        headers["X-Courier-Nonce"]
+    ]
+    assert not CourierNonce.objects.filter(pk=old.pk).exists()
+    replay = post(client, body, headers)
+    assert replay.status_code == 403 and replay.json()["code"] == "replayed"
+    schedule = settings.CELERY_BEAT_SCHEDULE["dispatch-courier-nonces-prune"]
+    assert schedule["task"] == "dispatch.tasks.courier_nonces_prune"
+    assert schedule["schedule"] == settings.NONCE_PRUNE_SECONDS

@@ -5,6 +5,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from bonded.models import Reservation
 from customs.models import Declaration
@@ -166,3 +167,94 @@ def test_sandbox_pay_page_works_and_queues_the_notification(world, client):
     assert paid.status_code == 200 and b'id="paid"' in paid.content
     assert SandboxCharge.objects.get(token=payment.token).state == "paid"
     assert client.get(f"/sandbox/pay/{payment.token}/qr.svg").status_code == 200
+
+
+# --- #15: sandboxes off in production, verification by the adapter, nonces pruned ----------
+
+
+def test_with_sandboxes_off_the_pay_page_is_404_and_nobody_pays_without_money(
+    world, client, settings
+):
+    """Production without ALLOW_SANDBOXES_IN_PRODUCTION (the URLs are not even mounted there:
+    tests/platform/test_settings.py): the view itself refuses too, and the charge stays open."""
+    [order] = place(world, (world.paste, 1))
+    payment = payment_start(order=order)
+    settings.SANDBOXES_ENABLED = False
+    assert client.get(f"/sandbox/pay/{payment.token}/").status_code == 404
+    assert client.post(f"/sandbox/pay/{payment.token}/").status_code == 404
+    assert client.get(f"/sandbox/pay/{payment.token}/qr.svg").status_code == 404
+    charge = SandboxCharge.objects.get(token=payment.token)
+    assert charge.state == "open" and charge.paid_at is None and charge.transaction_id == ""
+    with pytest.raises(ImproperlyConfigured):
+        payment_provider.sandbox_pay(token=payment.token)
+    order.refresh_from_db()
+    assert order.state == "placed" and order.paid_at is None
+    assert SandboxCharge.objects.get(token=payment.token).state == "open"
+
+
+def test_the_configured_provider_verifies_notifications_not_the_app(world, client, settings):
+    """A provider that refuses everything: a notification signed the sandbox's way is refused
+    with the one callback refusal, and nothing is paid."""
+    from tests import adapters
+
+    settings.PAYMENT_PROVIDER = "tests.adapters.RefusingProvider"
+    adapters.CONSULTED.clear()
+    [order] = place(world, (world.paste, 1))
+    payment = payment_start(order=order)
+    payment_provider.sandbox_pay(token=payment.token)
+    response = notify(client, SandboxCharge.objects.get(token=payment.token))
+    assert response.status_code == 403
+    assert response.json() == {"code": "bad_signature", "message": "签名错误。", "extra": {}}
+    assert adapters.CONSULTED == ["payment"]
+    order.refresh_from_db()
+    assert order.state == "placed" and Payment.objects.get(pk=payment.pk).state == "pending"
+    assert NotificationNonce.objects.count() == 0
+
+
+def test_a_provider_with_another_signature_scheme_is_configuration_only(world, client, settings):
+    from tests.adapters import token_signature
+
+    settings.PAYMENT_PROVIDER = "tests.adapters.OtherSchemeProvider"
+    [order] = place(world, (world.paste, 1))
+    payment = payment_start(order=order)
+    payment_provider.sandbox_pay(token=payment.token)
+    charge = SandboxCharge.objects.get(token=payment.token)
+    body = payment_provider.notification_body(charge)
+    ours = notify(client, charge)  # our HMAC scheme means nothing to this provider
+    assert ours.status_code == 403 and ours.json()["code"] == "bad_signature"
+    theirs = notify(client, charge, body=body, headers={"X-Other-Signature": token_signature(body)})
+    assert theirs.status_code == 200 and theirs.content == b"success"
+    order.refresh_from_db()
+    assert order.state == "paid" and order.paid_at == charge.paid_at
+
+
+def test_old_notification_nonces_are_pruned_and_a_fresh_one_still_blocks_its_replay(
+    world, client, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from marketplace.tasks import notification_nonces_prune
+
+    window = timedelta(seconds=2 * settings.PAYMENT_NOTIFY_MAX_AGE_SECONDS)
+    old = NotificationNonce.objects.create(
+        nonce="o" * 32, received_at=timezone.now() - window - timedelta(seconds=1)
+    )
+    kept = NotificationNonce.objects.create(
+        nonce="k" * 32, received_at=timezone.now() - window + timedelta(seconds=30)
+    )
+    [order] = place(world, (world.paste, 1))
+    payment = payment_start(order=order)
+    payment_provider.sandbox_pay(token=payment.token)
+    charge = SandboxCharge.objects.get(token=payment.token)
+    body, headers = payment_provider.signed_notification(charge)
+    assert notify(client, charge, body=body, headers=headers).status_code == 200
+    assert notification_nonces_prune() == 1  # the beat task (NONCE_PRUNE_SECONDS)
+    remaining = set(NotificationNonce.objects.values_list("nonce", flat=True))
+    assert remaining == {kept.nonce, headers["X-Pay-Nonce"]} and old.nonce not in remaining
+    replay = notify(client, charge, body=body, headers=headers)
+    assert replay.status_code == 403 and replay.json()["code"] == "replayed"
+    schedule = settings.CELERY_BEAT_SCHEDULE["marketplace-notification-nonces-prune"]
+    assert schedule["task"] == "marketplace.tasks.notification_nonces_prune"
+    assert schedule["schedule"] == settings.NONCE_PRUNE_SECONDS

@@ -250,6 +250,24 @@ def test_customs_receipt_push_attacks_are_refused(db, client, attack):
     assert Receipt.objects.filter(guid=f"X-{attack}").count() == (attack == "replayed")
 
 
+def test_a_bad_signature_gets_the_same_answer_on_every_callback_endpoint(db, client):
+    """Payment notification, courier callback, customs receipt push: one status, one body."""
+    body = json.dumps({"receipts": []}).encode()
+    forged = {"HTTP_X_PAY_SIGNATURE": "0" * 64, "HTTP_X_COURIER_SIGNATURE": "0" * 64,
+              "HTTP_X_CEB_SIGNATURE": "0" * 64, "HTTP_X_PAY_TIMESTAMP": str(int(time.time())),
+              "HTTP_X_COURIER_TIMESTAMP": str(int(time.time())),
+              "HTTP_X_CEB_TIMESTAMP": str(int(time.time())), "HTTP_X_PAY_NONCE": "n" * 32,
+              "HTTP_X_COURIER_NONCE": "n" * 32, "HTTP_X_CEB_NONCE": "n" * 32}  # fmt: skip
+    answers = [
+        client.post(url, data=body, content_type="application/json", **forged)
+        for url in (PAY_URL, "/courier/callback/", RECEIPTS_URL)
+    ]
+    assert [a.status_code for a in answers] == [403, 403, 403]
+    assert [a["Content-Type"] for a in answers] == ["application/json"] * 3
+    assert answers[0].json() == answers[1].json() == answers[2].json()
+    assert answers[0].json()["code"] == "bad_signature"
+
+
 # --- production settings -------------------------------------------------------------------
 
 
