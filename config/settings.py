@@ -373,6 +373,9 @@ CUSTOMS_INSPECTION_RATE_BY_GRADE = {
 CUSTOMS_LEASE_SECONDS = env.float("CUSTOMS_LEASE_SECONDS", default=0)
 # Seconds after which a declaration waiting for the gateway counts as stuck for the sweep.
 CUSTOMS_STUCK_AFTER_SECONDS = env.int("CUSTOMS_STUCK_AFTER_SECONDS", default=60)
+# Failed tries (once per sweep) of putting a scanned-in return back into bond before the return
+# is flagged for staff (admin: approved returns, "flagged") instead of retried.
+CUSTOMS_RETURN_INTO_BOND_ATTEMPTS = env.int("CUSTOMS_RETURN_INTO_BOND_ATTEMPTS", default=10)
 # The sandbox authority: its own storage and where it pushes receipts (our signed endpoint).
 CUSTOMS_SANDBOX_DB = env.str("CUSTOMS_SANDBOX_DB", default="") or str(
     VAR_DIR / "customs-sandbox.sqlite3"
