@@ -148,6 +148,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://bondport_cach
 # list, account-book records) are kept per process this many seconds (config/refcache.py): a
 # change made elsewhere takes effect within it. 0 reads them from the database every time.
 REFERENCE_CACHE_SECONDS = env.int("REFERENCE_CACHE_SECONDS", default=10)
+# At most this many entries per process (a TTL cache: keys such as an order's item set come
+# from requests, so without a bound the cache grows with the traffic). 0 turns the cache off.
+REFERENCE_CACHE_MAX_ENTRIES = env.int("REFERENCE_CACHE_MAX_ENTRIES", default=2048)
 
 # --- Auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
