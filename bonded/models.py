@@ -11,6 +11,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.refcache import RefQuerySet
+
 hs_code_validator = RegexValidator(
     r"^\d{10}$", _("An HS code has exactly 10 digits, for example 0402210000.")
 )
@@ -37,6 +39,9 @@ class GoodsItem(models.Model):
     net_weight_kg = models.DecimalField(_("net weight (kg)"), max_digits=9, decimal_places=3)
     gross_weight_kg = models.DecimalField(_("gross weight (kg)"), max_digits=9, decimal_places=3)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["item_no"]
@@ -70,6 +75,9 @@ class Warehouse(models.Model):
     area_code = models.CharField(_("customs area code"), max_length=10)
     ems_no = models.CharField(_("account book number (emsNo)"), max_length=32, unique=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -118,6 +126,9 @@ class Location(models.Model):
         _("walk order"), default=0, help_text=_("Order in which pickers visit storage zones.")
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

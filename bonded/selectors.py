@@ -16,6 +16,11 @@ def item_by_no(item_no: str) -> GoodsItem | None:
     return GoodsItem.objects.filter(item_no=item_no).first()
 
 
+def items_by_barcode(barcodes: Iterable[str]) -> dict[str, GoodsItem]:
+    """The goods items with these barcodes, by barcode (unknown ones are absent)."""
+    return {item.barcode: item for item in GoodsItem.objects.filter(barcode__in=set(barcodes))}
+
+
 def location_by_code(code: str) -> Location | None:
     """The location with its warehouse (per-process reference cache: a change shows within
     REFERENCE_CACHE_SECONDS)."""

@@ -213,6 +213,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://bondport_cach
 # list, account-book records) are kept per process this many seconds (config/refcache.py): a
 # change made elsewhere takes effect within it. 0 reads them from the database every time.
 REFERENCE_CACHE_SECONDS = env.int("REFERENCE_CACHE_SECONDS", default=10)
+# At most this many entries per process (a TTL cache: keys such as an order's item set come
+# from requests, so without a bound the cache grows with the traffic). 0 turns the cache off.
+REFERENCE_CACHE_MAX_ENTRIES = env.int("REFERENCE_CACHE_MAX_ENTRIES", default=2048)
 
 # --- Auth ----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -438,6 +441,9 @@ CUSTOMS_INSPECTION_RATE_BY_GRADE = {
 CUSTOMS_LEASE_SECONDS = env.float("CUSTOMS_LEASE_SECONDS", default=0)
 # Seconds after which a declaration waiting for the gateway counts as stuck for the sweep.
 CUSTOMS_STUCK_AFTER_SECONDS = env.int("CUSTOMS_STUCK_AFTER_SECONDS", default=60)
+# Failed tries (once per sweep) of putting a scanned-in return back into bond before the return
+# is flagged for staff (admin: approved returns, "flagged") instead of retried.
+CUSTOMS_RETURN_INTO_BOND_ATTEMPTS = env.int("CUSTOMS_RETURN_INTO_BOND_ATTEMPTS", default=10)
 # The sandbox authority: its own storage and where it pushes receipts (our signed endpoint).
 CUSTOMS_SANDBOX_DB = env.str("CUSTOMS_SANDBOX_DB", default="") or str(
     VAR_DIR / "customs-sandbox.sqlite3"

@@ -21,6 +21,7 @@ from customs.models import (
     PositiveListEdition,
     PositiveListEntry,
     Receipt,
+    ReturnIntake,
     RiskHit,
     RiskRule,
 )
@@ -145,6 +146,48 @@ class OrderClearanceAdmin(ReadOnlyAdmin):
     search_fields = ["order_no", "invt_no"]
     date_hierarchy = "created_at"
     inlines = [ClearanceEventInline]
+
+
+class ReturnStageFilter(admin.SimpleListFilter):
+    title = _("stage")
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("awaiting", _("awaiting warehouse scan-in")),
+            ("retrying", _("scanned in, retried by the sweep")),
+            ("flagged", _("flagged: return into bond keeps failing")),
+            ("done", _("back in bond")),
+        ]
+
+    def queryset(self, request, queryset):
+        return {
+            "awaiting": lambda q: q.filter(scanned_at__isnull=True),
+            "retrying": lambda q: q.filter(
+                scanned_at__isnull=False, into_bond_at__isnull=True, flagged_at__isnull=True
+            ),
+            "flagged": lambda q: q.filter(flagged_at__isnull=False, into_bond_at__isnull=True),
+            "done": lambda q: q.filter(into_bond_at__isnull=False),
+        }.get(self.value(), lambda q: q)(queryset)
+
+
+@admin.register(ReturnIntake)
+class ReturnIntakeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "return_no", "order_no", "approved_at", "scanned_at", "scanned_by", "into_bond_at",
+        "attempts", "last_error", "flagged_at",
+    ]  # fmt: skip
+    list_filter = [ReturnStageFilter]
+    search_fields = ["return_no", "order_no"]
+    actions = ["retry_now"]
+
+    @admin.action(description=_("Retry the return into bond now"))
+    def retry_now(self, request, queryset):
+        done = sum(
+            services.return_retry_flagged(return_no=r.return_no)
+            for r in queryset.filter(scanned_at__isnull=False)
+        )
+        self.message_user(request, _("%(n)d back in bond.") % {"n": done})
 
 
 @admin.register(Receipt)

@@ -60,6 +60,41 @@ class GatewayRejected(CustomsError):
     http_status = 502
 
 
+class ReturnNotApproved(CustomsError):
+    code = "customs_return_not_approved"
+    http_status = 404
+
+    def __init__(self, *, return_no: str) -> None:
+        super().__init__(
+            _(
+                "Return %(return_no)s is not approved by customs (or does not exist); "
+                "keep the goods aside and ask customs staff."
+            )
+            % {"return_no": return_no},
+            extra={"return_no": return_no},
+        )
+
+
+class ReturnScanMismatch(CustomsError):
+    code = "customs_return_scan_mismatch"
+
+    def __init__(self, *, return_no: str, missing: dict, extra: dict, unknown: list) -> None:
+        parts = [", ".join(f"{i} x{n}" for i, n in sorted(d.items())) for d in (missing, extra)]
+        super().__init__(
+            _(
+                "The scanned units do not match return %(return_no)s. Missing: %(missing)s. "
+                "Not in the return: %(extra)s. Unknown barcodes: %(unknown)s. Scan again."
+            )
+            % {
+                "return_no": return_no,
+                "missing": parts[0] or "-",
+                "extra": parts[1] or "-",
+                "unknown": ", ".join(unknown) or "-",
+            },
+            extra={"return_no": return_no, "missing": missing, "extra": extra, "unknown": unknown},
+        )
+
+
 class GatewayUnavailable(Exception):
     """Timeout, connection error or 5xx: transient, the task retries with backoff."""
 

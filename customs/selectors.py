@@ -11,7 +11,7 @@ from decimal import Decimal
 from django.db.models import DateTimeField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from customs.models import ClearanceEvent, Declaration, OrderClearance, RiskHit
+from customs.models import ClearanceEvent, Declaration, OrderClearance, ReturnIntake, RiskHit
 
 
 @dataclass(frozen=True)
@@ -197,3 +197,24 @@ def inspection_queue() -> QuerySet[Declaration]:
 
 def hits_for(order_no: str) -> QuerySet[RiskHit]:
     return RiskHit.objects.filter(order_no=order_no)
+
+
+def returns_awaiting_scan_in() -> QuerySet[ReturnIntake]:
+    """Returns customs approved whose goods the warehouse has not scanned in yet."""
+    return ReturnIntake.objects.filter(scanned_at__isnull=True).order_by("approved_at", "id")
+
+
+def returns_not_in_bond() -> QuerySet[ReturnIntake]:
+    """Scanned in, but the return into bond has not succeeded yet (retried, or flagged)."""
+    return ReturnIntake.objects.filter(
+        scanned_at__isnull=False, into_bond_at__isnull=True
+    ).order_by("scanned_at", "id")
+
+
+def return_intake(number: str) -> ReturnIntake | None:
+    """An approved return by its return number or its order's number."""
+    number = number.strip()
+    if not number:
+        return None
+    found = ReturnIntake.objects.filter(return_no=number).first()
+    return found or ReturnIntake.objects.filter(order_no=number).order_by("-id").first()

@@ -134,6 +134,52 @@ def wave_page(request, number: str):
     )
 
 
+@operator_required
+@require_http_methods(["GET", "POST"])
+def returns_page(request):
+    """Approved returns arriving at the warehouse: scan the return (or order) number, then
+    every unit's barcode, then "Received". Only then do the goods go back into bond."""
+    from customs import selectors as customs_selectors
+    from customs import services as customs_services
+
+    if request.method == "POST":
+        number = request.POST.get("number", "").strip()
+        intake = customs_selectors.return_intake(number)
+        barcodes = request.POST.get("barcodes", "").split()
+        if intake is None:
+            messages.error(request, _("No approved return has this number: %(number)s.") % {
+                "number": number or "-"})  # fmt: skip
+        elif _attempt(
+            request,
+            lambda: customs_services.return_scan_in(
+                return_no=intake.return_no, barcodes=barcodes, actor=_actor(request)
+            ),
+        ):
+            intake.refresh_from_db()
+            if intake.into_bond_at:
+                messages.success(
+                    request,
+                    _("Return %(return_no)s received: %(units)s units back in bond.")
+                    % {"return_no": intake.return_no, "units": intake.units},
+                )
+            else:
+                messages.warning(
+                    request,
+                    _("Return %(return_no)s received; putting it back into bond failed and "
+                      "will be retried: %(error)s")
+                    % {"return_no": intake.return_no, "error": intake.last_error},
+                )  # fmt: skip
+        return redirect("dispatch:returns")
+    return render(
+        request,
+        "dispatch/returns.html",
+        {
+            "awaiting": customs_selectors.returns_awaiting_scan_in()[:100],
+            "not_in_bond": customs_selectors.returns_not_in_bond()[:100],
+        },
+    )
+
+
 def _fix(request, actor: str) -> None:
     mismatch_id = request.POST.get("mismatch", "")
     if not mismatch_id.isdigit():

@@ -114,6 +114,17 @@ class NotAPickupOrder(PickupError):
         )
 
 
+class PickupCodeUnavailable(PickupError):
+    code = "pickup_code_unavailable"
+    http_status = 503
+
+    def __init__(self, *, order_no: str) -> None:
+        super().__init__(
+            _("No free pickup code could be issued just now; reload the page in a moment."),
+            extra={"order_no": order_no},
+        )
+
+
 class IdentityMismatch(PickupError):
     code = "identity_mismatch"
 

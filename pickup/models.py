@@ -58,8 +58,8 @@ class PickupCode(models.Model):
     counter_code = models.CharField(_("pickup counter"), max_length=32, db_index=True)
     salt = models.CharField(_("salt"), max_length=64, editable=False)
     code_hash = models.CharField(_("code hash"), max_length=64, editable=False)
-    # Keyed hash of the digits alone: the index a kiosk looks a typed code up by (open codes
-    # never share digits, so it names one order); code_hash then confirms it for that order.
+    # Keyed hash of the digits alone: the index a kiosk looks a typed code up by (uncollected
+    # codes never share digits, by constraint, so it names one order); code_hash then confirms it.
     digits_hash = models.CharField(max_length=64, editable=False, db_index=True, default="")
     created_at = models.DateTimeField(_("issued at"), default=timezone.now, editable=False)
     used_at = models.DateTimeField(_("collected at"), null=True, blank=True, editable=False)
@@ -80,6 +80,17 @@ class PickupCode(models.Model):
         verbose_name = _("pickup code")
         verbose_name_plural = _("pickup codes")
         indexes = [models.Index(fields=["used_at", "counter_code"])]
+        constraints = [
+            # Six typed digits name one uncollected order, whatever races the issue: the
+            # service draws again on a clash. (A code collected within the day stays
+            # findable for a repeated confirm; the service's check keeps new codes off
+            # those digits, but only uncollected ones are held by the database.)
+            models.UniqueConstraint(
+                fields=["digits_hash"],
+                condition=models.Q(used_at__isnull=True),
+                name="pickup_open_code_digits_unique",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(self.order)

@@ -39,6 +39,9 @@ def book_enter(
 ) -> None:
     """Goods declared into bond (entry declaration) or returned into it (return request)."""
     record = book_record(warehouse=warehouse, item=item)
+    # Bypasses save() and so leaves the reference cache alone, on purpose: it caches record
+    # numbers and weights (selectors.book_entries), never these running quantities, and
+    # dropping it on every entry and release would undo it (config/refcache.py).
     AccountBookRecord.objects.filter(pk=record.pk).update(declared_in=F("declared_in") + quantity)
     AccountBookEntry.objects.create(
         record=record, kind=kind, quantity=quantity, document_no=document_no
@@ -52,6 +55,7 @@ def book_write_off(
     record = book_record(warehouse=warehouse, item=item)
     if quantity > record.balance:
         raise BookBalanceExceeded(item_no=item.item_no, asked=quantity, balance=record.balance)
+    # Leaves the reference cache alone, as in book_enter: no running quantity is cached.
     AccountBookRecord.objects.filter(pk=record.pk).update(written_off=F("written_off") + quantity)
     AccountBookEntry.objects.create(
         record=record,

@@ -1,4 +1,10 @@
-from customs.models.clearance import ClearanceDay, ClearanceEvent, OrderClearance, RollupMark
+from customs.models.clearance import (
+    ClearanceDay,
+    ClearanceEvent,
+    OrderClearance,
+    ReturnIntake,
+    RollupMark,
+)
 from customs.models.declarations import (
     Declaration,
     DeclaredLine,
@@ -24,6 +30,7 @@ __all__ = [
     "PositiveListEdition",
     "PositiveListEntry",
     "Receipt",
+    "ReturnIntake",
     "RiskHit",
     "RiskRule",
     "RollupMark",

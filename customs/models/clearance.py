@@ -120,3 +120,38 @@ class RollupMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} through {self.through}"
+
+
+class ReturnIntake(models.Model):
+    """A return customs approved (CEB625), from approval to the goods back in bond.
+
+    Approval alone moves nothing: the goods are back in the zone only once the warehouse scans
+    them in, and only then do the ledger and the account book take them back. A failed
+    return-into-bond stays here with its error and is retried by the sweep until it succeeds,
+    or is flagged for staff after CUSTOMS_RETURN_INTO_BOND_ATTEMPTS tries.
+    """
+
+    return_no = models.CharField(_("return number"), max_length=64, unique=True)
+    order_no = models.CharField(_("order number"), max_length=64, db_index=True)
+    location_code = models.CharField(_("back into"), max_length=32)
+    # The approved lines as filed: [{"gnum": 1, "item_no": "...", "qty": 2}, ...]
+    lines = models.JSONField(_("lines"), default=list)
+    approved_at = models.DateTimeField(_("approved by customs"), default=timezone.now)
+    scanned_at = models.DateTimeField(_("scanned in"), null=True, blank=True, db_index=True)
+    scanned_by = models.CharField(_("scanned in by"), max_length=150, blank=True)
+    into_bond_at = models.DateTimeField(_("back in bond"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("return-into-bond attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    flagged_at = models.DateTimeField(_("flagged for staff"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["approved_at", "id"]
+        verbose_name = _("approved return")
+        verbose_name_plural = _("approved returns")
+
+    def __str__(self) -> str:
+        return self.return_no
+
+    @property
+    def units(self) -> int:
+        return sum(int(line["qty"]) for line in self.lines)

@@ -5,6 +5,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.refcache import RefQuerySet
+
 
 class Enterprise(models.Model):
     """A customs-registered party code (platform, merchant, payment, logistics, agent)."""
@@ -43,6 +45,9 @@ class Enterprise(models.Model):
     risk_grade_reason = models.CharField(_("why this grade"), max_length=300, blank=True)
     risk_graded_at = models.DateTimeField(_("graded at"), null=True, blank=True)
 
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
+
     class Meta:
         ordering = ["role", "code"]
         verbose_name = _("registered enterprise")
@@ -64,6 +69,9 @@ class PositiveListEdition(models.Model):
     name = models.CharField(_("edition"), max_length=100, unique=True)
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["-valid_from"]
@@ -92,6 +100,9 @@ class PositiveListEntry(models.Model):
     yearly_cap_qty = models.PositiveIntegerField(
         _("yearly cap per person (units)"), null=True, blank=True
     )
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["edition", "hs_code"]

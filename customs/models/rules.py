@@ -4,6 +4,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.refcache import RefQuerySet
+
 
 class RiskRule(models.Model):
     class Stage(models.TextChoices):
@@ -16,6 +18,9 @@ class RiskRule(models.Model):
     description = models.CharField(max_length=300)
     enabled = models.BooleanField(default=True)
     params = models.JSONField(_("thresholds"), default=dict, blank=True)
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["stage", "code"]

@@ -21,6 +21,12 @@ from customs.services.receipts import (
     receipts_poll,
     receipts_record,
 )
+from customs.services.returns import (
+    return_into_bond_try,
+    return_retry_flagged,
+    return_scan_in,
+    returns_into_bond_retry,
+)
 from customs.services.waybill_status import waybill_status_file
 
 __all__ = [
@@ -40,5 +46,9 @@ __all__ = [
     "receipts_poll",
     "receipts_record",
     "refusal_record",
+    "return_into_bond_try",
+    "return_retry_flagged",
+    "return_scan_in",
+    "returns_into_bond_retry",
     "waybill_status_file",
 ]

@@ -13,12 +13,10 @@ from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import DomainError
 from config.tasks import send_on_commit
 from customs import errors
 from customs.gateway import get_transport
 from customs.models import Declaration, GatewayCursor, OrderClearance, Receipt
-from customs.services import release
 from customs.services.clearance import clearance_derive, clearance_transition
 from customs.services.declarations import (
     declaration_transition,
@@ -281,7 +279,7 @@ class _Batch:
             _cancel_outcome(decl, new, receipt.return_info)
             self.forget(decl.order_no)
         elif decl.kind == "return" and new in (S.CONCLUDED, S.RELEASED, S.CLOSED):
-            _return_into_bond(decl)
+            _return_approved(decl)
             self.forget(decl.order_no)
         return "applied"
 
@@ -325,23 +323,15 @@ def _cancel_outcome(decl: Declaration, new: str, info: str) -> None:
     )
 
 
-def _return_into_bond(decl: Declaration) -> None:
+def _return_approved(decl: Declaration) -> None:
+    """Customs approved the return: nothing moves yet, the warehouse scans the goods in first
+    (customs.services.returns)."""
+    from customs.services.returns import return_approved
+
     clearance = OrderClearance.objects.select_for_update().get(order_no=decl.order_no)
     if clearance.state != C.RELEASED:
         return
-    try:
-        with transaction.atomic():
-            release.return_into_bond(
-                order_no=decl.order_no,
-                return_no=decl.business_no,
-                location_code=decl.payload["location_code"],
-                lines=decl.payload["lines"],
-            )
-    except (DomainError, ImportError) as exc:
-        decl.last_error = f"return into bond failed: {exc}"[:500]
-        decl.save(update_fields=["last_error"])
-        return
-    clearance_transition(clearance=clearance, to=C.RETURNED, reason=f"return {decl.business_no}")
+    return_approved(declaration=decl)
 
 
 def receipts_apply_pending(*, limit: int = 500) -> int:

@@ -13,6 +13,7 @@ from customs.services.clearance import clearance_release_goods
 from customs.services.declarations import inventory_declare, nudge_filing
 from customs.services.filing import declarations_due
 from customs.services.receipts import receipts_apply_pending, receipts_poll
+from customs.services.returns import returns_into_bond_retry
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def sweep(*, now: datetime) -> dict:
             state="released", goods_released_at__isnull=True
         ).values_list("order_no", flat=True)
     )
+    report["returned_into_bond"] = returns_into_bond_retry()
     report["due"] = declarations_due().count()
     if report["due"]:
         from django.db import transaction

@@ -11,6 +11,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bonded.models import GoodsItem
+from config.refcache import RefQuerySet
 from marketplace.models.merchants import Merchant
 
 rate_validators = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("0.9999"))]
@@ -72,6 +73,9 @@ class Category(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=100)
     position = models.PositiveIntegerField(_("position"), default=0)
 
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "slug"]
         verbose_name = _("category")
@@ -88,6 +92,9 @@ class Category(models.Model):
 class Brand(models.Model):
     slug = models.SlugField(_("slug"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=100)
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -124,6 +131,9 @@ class Listing(models.Model):
     )
     is_active = models.BooleanField(_("on sale"), default=True)
     created_at = models.DateTimeField(_("listed at"), default=timezone.now, db_index=True)
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

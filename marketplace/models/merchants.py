@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bonded.models import country_validator
+from config.refcache import RefQuerySet
 
 enterprise_code_validator = RegexValidator(
     r"^[0-9A-Z]{10}$",
@@ -36,6 +37,9 @@ class Merchant(models.Model):
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
     status_changed_by = models.CharField(_("status changed by"), max_length=150, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    # Cached by config.refcache: bulk writes through this manager drop the cache too.
+    objects = RefQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from pickup.errors import NotAPickupOrder
+from pickup.errors import NotAPickupOrder, PickupCodeUnavailable
 from pickup.models import PickupCode
 
 CODE_DIGITS = 6
@@ -69,11 +69,17 @@ def code_find(*, code: str, lock: bool = False) -> PickupCode | None:
     return None
 
 
+# Draws before giving up: with a million codes and a few thousand open, a second draw is rare.
+MAX_DRAWS = 20
+
+
 def pickup_code_issue(*, order) -> PickupCode:
     """The order's pickup code, issued on first need (idempotent).
 
     A fresh salt is drawn until the digits differ from every open code, so six typed digits
-    always name one order.
+    always name one order. The check only skips known collisions cheaply: the unique index
+    on the digits of uncollected codes (`pickup_open_code_digits_unique`) is what holds under
+    a race, and losing it means drawing again.
     """
     try:
         existing = order.pickup_code  # joined by the caller's read, or read now
@@ -83,22 +89,28 @@ def pickup_code_issue(*, order) -> PickupCode:
         return existing
     if order.delivery_mode != "pickup":
         raise NotAPickupOrder(order_no=order.number)
-    for _attempt in range(20):
+    for _attempt in range(MAX_DRAWS):
         salt = secrets.token_hex(16)
         code = code_derive(order_no=order.number, salt=salt)
-        if not _open_codes().filter(digits_hash=digits_hash(code)).exists():
-            break
-    try:
-        with transaction.atomic():
-            return PickupCode.objects.create(
-                order=order,
-                counter_code=order.counter_code,
-                salt=salt,
-                code_hash=code_hash(order_no=order.number, code=code),
-                digits_hash=digits_hash(code),
-            )
-    except IntegrityError:
-        return PickupCode.objects.get(order=order)  # a concurrent first display issued it
+        hashed = digits_hash(code)
+        if _open_codes().filter(digits_hash=hashed).exists():
+            continue
+        try:
+            with transaction.atomic():
+                return PickupCode.objects.create(
+                    order=order,
+                    counter_code=order.counter_code,
+                    salt=salt,
+                    code_hash=code_hash(order_no=order.number, code=code),
+                    digits_hash=hashed,
+                )
+        except IntegrityError:
+            # Either a concurrent first display issued this order's code (one per order),
+            # or a concurrent issue took these digits first: then draw again.
+            issued = PickupCode.objects.filter(order=order).first()
+            if issued is not None:
+                return issued
+    raise PickupCodeUnavailable(order_no=order.number)
 
 
 def pickups_mark_overdue(*, now=None) -> int:

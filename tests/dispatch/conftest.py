@@ -1,6 +1,6 @@
 import pytest
 
-from tests.customs.conftest import sandbox, sandbox_process  # noqa: F401  (the real sandbox)
+from tests.customs.conftest import sandbox, sandbox_process, zone  # noqa: F401  (the real sandbox)
 from tests.marketplace.conftest import world  # noqa: F401
 
 

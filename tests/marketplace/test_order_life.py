@@ -155,18 +155,36 @@ def test_unpaid_orders_expire_with_their_reservation(world, sandbox):
     assert orders_expire() == 0
 
 
-def test_return_within_30_days_refunds_and_gives_the_quota_back(paid_order):
+def test_return_within_30_days_refunds_and_gives_the_quota_back(paid_order, world):
     drive(paid_order.number)
     order = sync(paid_order)
     used = annual_quota_used(shopper=order.shopper)
     assert used == Decimal("100.00")
-    order_return_request(order=order, actor="shopper", reason="unopened")
+    order = order_return_request(order=order, actor="shopper", reason="unopened")
+    _scan_in_when_approved(order, world.paste.item.barcode)
     drive(order.number, until=("returned",))
     order = sync(order)
     assert order.state == "returned"
     assert annual_quota_used(shopper=order.shopper) == Decimal("0.00")
     assert Refund.objects.filter(payment__order=order).exists()
     assert Move.objects.filter(reference=order.number, kind="return").exists()
+
+
+def _scan_in_when_approved(order, barcode: str) -> None:
+    """The warehouse scans the returned units in once customs has approved the return."""
+    from customs import services as customs_services
+    from customs.models import ReturnIntake
+
+    for _ in range(200):
+        if ReturnIntake.objects.filter(return_no=order.return_no).exists():
+            break
+        drive(order.number, until=("released",))
+    assert order_by_no(order.number).state == "released"  # nothing refunded before the scan
+    customs_services.return_scan_in(
+        return_no=order.return_no,
+        barcodes=[barcode] * sum(line.quantity for line in order.lines.all()),
+        actor="op",
+    )
 
 
 def test_no_return_after_30_days(paid_order):

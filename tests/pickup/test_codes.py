@@ -3,18 +3,21 @@
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.errors import DomainError
 from marketplace.models import Order
 from pickup.models import Attempt, PickupCode
 from pickup.panels import pickup_panel
-from pickup.services import pickup_code_issue
-from pickup.services.codes import code_derive, code_for
-from tests.marketplace.factories import ShopperFactory
+from pickup.services import codes, pickup_code_issue
+from pickup.services.codes import code_derive, code_find, code_for
+from tests.marketplace.factories import OrderFactory, ShopperFactory
 from tests.pickup import factories
 from tests.pickup.factories import pickup_order
 
 pytestmark = pytest.mark.django_db
+real_derive = code_derive
 LOOKUP, IDENTITY = "/api/v1/kiosk/pickups/lookup", "/api/v1/kiosk/pickups/identity"
 
 
@@ -37,10 +40,75 @@ def test_code_depends_on_a_random_salt_not_only_on_the_order_number():
     assert code_derive(order_no="BP1", salt="s") == code_derive(order_no="BP1", salt="s")
 
 
-def test_open_codes_never_share_digits(kiosk):
-    shopper = ShopperFactory()
-    codes = [pickup_order(shopper=shopper)[1] for _ in range(30)]
-    assert len(set(codes)) == 30
+class ForcedDigits:
+    """Stands in for code_derive: the first draws for an order give the digits queued for it,
+    later draws the real derivation. Remembers what it gave per (order, salt), so code_for
+    shows an order the digits it was issued."""
+
+    def __init__(self, queued: dict[str, list[str]]):
+        self.queued = queued
+        self.given: dict[tuple[str, str], str] = {}
+        self.draws: dict[str, int] = {}
+
+    def __call__(self, *, order_no: str, salt: str) -> str:
+        key = (order_no, salt)
+        if key not in self.given:
+            self.draws[order_no] = self.draws.get(order_no, 0) + 1
+            queue = self.queued.get(order_no) or []
+            self.given[key] = queue.pop(0) if queue else real_derive(order_no=order_no, salt=salt)
+        return self.given[key]
+
+
+def _open_digit_hashes() -> list[str]:
+    return list(
+        PickupCode.objects.filter(used_at__isnull=True).values_list("digits_hash", flat=True)
+    )
+
+
+def test_a_drawn_code_that_clashes_with_an_open_one_is_drawn_again(kiosk, monkeypatch):
+    first = pickup_order()[0]
+    taken = code_for(first.pickup_code)
+    forced = ForcedDigits({"BP202699990002": [taken, taken]})
+    monkeypatch.setattr(codes, "code_derive", forced)
+    second = pickup_order(number="BP202699990002")[0]
+    assert forced.draws[second.number] == 3  # two clashes, then a free code
+    assert code_for(PickupCode.objects.get(order=second)) != taken
+    assert code_find(code=taken).order == first
+
+
+def test_the_database_refuses_two_uncollected_codes_with_the_same_digits(kiosk):
+    order = pickup_order()[0]
+    other = OrderFactory(delivery_mode="pickup", counter_code="C-ZZ1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PickupCode.objects.create(
+            order=other,
+            counter_code="C-ZZ1",
+            salt="x",
+            code_hash="x",
+            digits_hash=order.pickup_code.digits_hash,
+        )
+
+
+def test_a_clash_the_check_missed_is_caught_by_the_constraint_and_drawn_again(kiosk, monkeypatch):
+    """As under a race: the check sees no open code, the insert clashes, issue draws again."""
+    first = pickup_order()[0]
+    taken = code_for(first.pickup_code)
+    monkeypatch.setattr(codes, "code_derive", ForcedDigits({"BP202699990002": [taken]}))
+    monkeypatch.setattr(codes, "_open_codes", PickupCode.objects.none)
+    pickup_order(number="BP202699990002")
+    hashes = _open_digit_hashes()
+    assert len(hashes) == 2 and len(set(hashes)) == 2
+
+
+def test_no_free_code_after_many_clashes_is_a_refusal_not_a_duplicate(kiosk, monkeypatch):
+    first = pickup_order()[0]
+    second = OrderFactory(state="released", delivery_mode="pickup", counter_code="C-ZZ1")
+    taken = code_for(first.pickup_code)
+    monkeypatch.setattr(codes, "code_derive", lambda **_kw: taken)
+    with pytest.raises(DomainError) as refused:
+        pickup_code_issue(order=second)
+    assert refused.value.code == "pickup_code_unavailable"
+    assert _open_digit_hashes() == [first.pickup_code.digits_hash]
 
 
 def test_wrong_code_is_refused_and_logged(api, kiosk):

@@ -43,8 +43,12 @@ def test_a_change_made_elsewhere_shows_when_the_entry_expires(settings, monkeypa
     clock = [1000.0]
     monkeypatch.setattr(refcache.time, "monotonic", lambda: clock[0])
     supervision.enterprises({"4101980001"})
-    # Another process renames it: no signal reaches this one.
-    Enterprise.objects.filter(code="4101980001").update(name="New name")
+    # Another process renames it: no signal reaches this one (raw SQL, as from elsewhere).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE customs_enterprise SET name = %s WHERE code = %s",
+            ["New name", "4101980001"],
+        )
     clock[0] += 9
     assert supervision.enterprises({"4101980001"})[("merchant", "4101980001")].name == "Old name"
     clock[0] += 2
@@ -83,3 +87,44 @@ def test_catalog_filters_show_a_new_listing_at_once_and_cost_nothing_meanwhile(s
     ListingFactory(category=category)  # staff add a listing: saved in this process
     after = catalog_facets()
     assert category in after["categories"] and category not in before["categories"]
+
+
+def test_the_cache_holds_at_most_max_entries_and_drops_the_oldest(settings):
+    settings.REFERENCE_CACHE_SECONDS = 60
+    settings.REFERENCE_CACHE_MAX_ENTRIES = 5
+    for n in range(20):  # codes typed at a kiosk or sent by a client: keys without end
+        bonded_selectors.location_by_code(f"NOPE-{n}")
+    assert _reads(lambda: bonded_selectors.location_by_code("NOPE-19")) == 0  # newest kept
+    assert _reads(lambda: bonded_selectors.location_by_code("NOPE-0")) == 1  # oldest gone
+    assert refcache.size() == 5
+
+
+def test_a_queryset_update_drops_the_entry_in_this_process(settings):
+    settings.REFERENCE_CACHE_SECONDS = 60
+    Enterprise.objects.create(code="4101980001", role="merchant", name="Old name")
+    assert not supervision.enterprises({"4101980001"})[("merchant", "4101980001")].suspended
+    Enterprise.objects.filter(code="4101980001").update(suspended=True)  # no save(), no signal
+    assert supervision.enterprises({"4101980001"})[("merchant", "4101980001")].suspended
+
+
+def test_a_bulk_create_drops_the_entry_in_this_process(settings):
+    from tests.bonded.factories import WarehouseFactory
+
+    settings.REFERENCE_CACHE_SECONDS = 60
+    warehouse = WarehouseFactory(code="CW")
+    assert bonded_selectors.location_by_code("CW-NEW") is None  # cached: no such location
+    Location.objects.bulk_create([Location(code="CW-NEW", warehouse=warehouse, name_en="New")])
+    assert bonded_selectors.location_by_code("CW-NEW").name_en == "New"
+
+
+def test_a_listing_moved_by_update_shows_in_the_catalog_filters_at_once(settings):
+    from marketplace.models import Listing
+    from marketplace.selectors.catalog import catalog_facets
+    from tests.marketplace.factories import CategoryFactory, ListingFactory
+
+    settings.REFERENCE_CACHE_SECONDS = 60
+    listing = ListingFactory()
+    shelf = CategoryFactory(slug="new-shelf")
+    assert shelf not in catalog_facets()["categories"]
+    Listing.objects.filter(pk=listing.pk).update(category=shelf)
+    assert shelf in catalog_facets()["categories"]
