@@ -76,8 +76,10 @@ class SandboxProcess(ManagedProcess):
         )  # fmt: skip
 
 
-def drive(order_no: str, *, until=("released", "rejected", "cancelled"), timeout: float = 20):
-    """File and poll in this process (no worker) until the order's clearance settles."""
+def drive(order_no: str, *, until=("released", "rejected", "cancelled"), timeout: float = 60):
+    """File and poll in this process (no worker) until the order's clearance settles. The
+    deadline is sized for a machine running another suite beside this one (a few seconds is
+    the usual; only a stuck order waits it out)."""
     from customs import selectors, services
 
     deadline = time.monotonic() + timeout
