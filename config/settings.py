@@ -609,3 +609,12 @@ CELERY_BEAT_SCHEDULE |= {
         "schedule": NONCE_PRUNE_SECONDS,
     },
 }
+
+# --- Periodic work, all apps -----------------------------------------------------------------
+# A periodic run not started within its own interval is dropped (the next one is due by then):
+# a sweep slower than its interval under load never piles copies of itself up in the queue
+# ahead of the work it sweeps for (measured in the fault proof: 2 s sweeps taking 20 s queued
+# behind each other and starved filing). Every entry is an idempotent sweep or heartbeat.
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    if isinstance(_entry["schedule"], int | float):
+        _entry.setdefault("options", {}).setdefault("expires", float(_entry["schedule"]))

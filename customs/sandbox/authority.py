@@ -30,6 +30,11 @@ class Knobs:
     reject_hs_codes: list[str] = field(default_factory=list)
     callback_url: str = ""
     push_receipts: bool = True
+    # Hold the next `hold_next` message requests of `hold_types` (all CEB types when empty)
+    # in flight for up to `hold_seconds` before handling them (watch.py); 0 s lets go at once.
+    hold_next: int = 0
+    hold_seconds: float = 0.0
+    hold_types: list[str] = field(default_factory=list)
 
     def update(self, values: dict) -> None:
         for key, value in values.items():

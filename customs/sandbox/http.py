@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from customs.sandbox.authority import Knobs, goes_to_inspection
 from customs.sandbox.server import AUTHORITIES, Sandbox
+from customs.sandbox.watch import message_type_of
 from customs.signing import SignatureError, verify
 
 logger = logging.getLogger("customs.sandbox")
@@ -18,17 +19,36 @@ logger = logging.getLogger("customs.sandbox")
 def make_handler(sandbox: Sandbox):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        watched = None  # the request being handled, as the watch sees it (watch.py)
 
         def log_message(self, fmt, *args):  # quiet: the tests start many requests
             logger.debug(fmt, *args)
 
         def _answer(self, status: int, body: dict) -> None:
+            self._unwatch()
             raw = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+            except (BrokenPipeError, ConnectionResetError):  # its sender went away
+                self.close_connection = True
+
+        def _watch(self, kind: str, authority: str) -> None:
+            """Count the request and list it in flight until it is answered (watch.py)."""
+            order_nos = [n for n in (self.headers.get("X-Ceb-Order-Nos") or "").split(",") if n]
+            self.watched = sandbox.watch.begin(
+                method=self.command, path=urlsplit(self.path).path, authority=authority,
+                kind=kind, order_nos=order_nos,
+            )  # fmt: skip
+            sandbox.watch.hold(self.watched, sandbox.knobs, self.connection)
+
+        def _unwatch(self) -> None:
+            if self.watched is not None:
+                sandbox.watch.end(self.watched, self.connection)
+                self.watched = None
 
         def _body(self) -> bytes:
             length = int(self.headers.get("Content-Length") or 0)
@@ -71,9 +91,14 @@ def make_handler(sandbox: Sandbox):
             if not self._verified("GET", b""):
                 return
             if parts.path == "/sandbox/state":
-                return self._answer(200, {"knobs": vars(sandbox.knobs), "stats": sandbox.stats})
+                return self._answer(
+                    200,
+                    {"knobs": vars(sandbox.knobs), "stats": sandbox.stats,
+                     **sandbox.watch_state()},
+                )  # fmt: skip
             authority = parts.path.strip("/").split("/")[0]
             if authority in AUTHORITIES and parts.path.endswith("/receipts"):
+                self._watch("receipts", authority)
                 if self._injected_failure():
                     return
                 query = parse_qs(parts.query)
@@ -95,13 +120,18 @@ def make_handler(sandbox: Sandbox):
                 return self._answer(200, {"knobs": vars(sandbox.knobs)})
             authority = parts.path.strip("/").split("/")[0]
             if authority in AUTHORITIES and parts.path.endswith("/decisions"):
+                self._watch("decisions", authority)
                 return self._answer(*sandbox.decide(authority, body))
             if authority not in AUTHORITIES or not parts.path.endswith("/messages"):
                 return self._answer(404, {"reason": "not found"})
-            if self._injected_failure():
-                return
-            status, answer = sandbox.receive(authority, body)
-            self._answer(status, answer)
+            self._watch(message_type_of(body), authority)
+            try:
+                if self._injected_failure():
+                    return
+                status, answer = sandbox.receive(authority, body)
+                self._answer(status, answer)
+            finally:
+                self._unwatch()  # an exception above: no longer in flight either
 
     return Handler
 

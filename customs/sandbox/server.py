@@ -35,6 +35,7 @@ from customs.sandbox.authority import (
     load_positive_list,
     three_order_reasons,
 )
+from customs.sandbox.watch import Watch
 from customs.signing import signed_headers
 
 logger = logging.getLogger("customs.sandbox")
@@ -67,6 +68,7 @@ class Sandbox:
         self.push_session = requests.Session()
         self.outbox: queue.Queue = queue.Queue()
         self.stats = {"messages": 0, "records": 0, "receipts": 0, "failed_requests": 0}
+        self.watch = Watch()
         threading.Thread(target=self._run_scheduler, daemon=True, name="scheduler").start()
         threading.Thread(target=self._run_pusher, daemon=True, name="pusher").start()
 
@@ -97,6 +99,22 @@ class Sandbox:
             self.nonces = {n: t for n, t in self.nonces.items() if now - t < 600}
             self.nonces[nonce] = now
             return True
+
+    def second_records(self) -> list[dict]:
+        """Orders the authority holds more than one record of a type for, where one is all a
+        single sale files (another guid and business key slipped past the duplicate check,
+        e.g. a second payment with another transaction id)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT authority, type, order_no, COUNT(*) FROM records WHERE type IN "
+                "('CEB311', 'CEB411', 'CEB511', 'CEB621', 'CEB623') "
+                "GROUP BY authority, type, order_no HAVING COUNT(*) > 1"
+            ).fetchall()
+        return [{"authority": a, "type": t, "order_no": o, "records": n} for a, t, o, n in rows]
+
+    def watch_state(self) -> dict:
+        """In-flight requests and what a second send produced (watch.py), for /sandbox/state."""
+        return {**self.watch.state(), "second_records": self.second_records()}
 
     # --- receipts --------------------------------------------------------------------------
     def emit(self, authority: str, decl_guid: str, status: int, info: str = "") -> None:
@@ -222,6 +240,7 @@ class Sandbox:
             "SELECT response FROM messages WHERE authority=? AND guid=?", authority, guid
         )
         if stored:
+            self.watch.resend(f"{message_type} message")
             return 200, {**json.loads(stored[0]), "duplicate": True}
         results = [self._receive_record(authority, message_type, r) for r in records]
         response = {"guid": guid, "duplicate": False, "records": results}
@@ -258,9 +277,11 @@ class Sandbox:
             "business_key=?", authority, message_type, key,
         )  # fmt: skip
         if existing and existing[0] == guid:  # a resend: idempotent, answer what we know
+            self.watch.resend(message_type)
             return {"declGuid": guid, "orderNo": order_no, "returnStatus": existing[1],
                     "returnInfo": existing[2] or ""}  # fmt: skip
         if existing:
+            self.watch.duplicate_key(authority, message_type, key, guid)
             return {"declGuid": guid, "orderNo": order_no, "returnStatus": -1,
                     "returnInfo": "duplicate business key"}  # fmt: skip
         self._exec(

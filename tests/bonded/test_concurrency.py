@@ -44,7 +44,7 @@ def run_concurrently(jobs: list) -> Counter:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
+        thread.join(120)  # sized for a loaded machine; a hang still fails below
     return outcomes
 
 

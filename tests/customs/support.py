@@ -72,12 +72,14 @@ class SandboxProcess(ManagedProcess):
         self.control(
             latency_ms=0, response_delay_ms=0, fail_next=0, fail_mode="500", error_rate=0.0,
             outage=False, inspection_rate=0.0, ciq_inspection_rate=0.0, reject_ebc_codes=[],
-            reject_hs_codes=[],
+            reject_hs_codes=[], hold_next=0, hold_seconds=0, hold_types=[],
         )  # fmt: skip
 
 
-def drive(order_no: str, *, until=("released", "rejected", "cancelled"), timeout: float = 20):
-    """File and poll in this process (no worker) until the order's clearance settles."""
+def drive(order_no: str, *, until=("released", "rejected", "cancelled"), timeout: float = 60):
+    """File and poll in this process (no worker) until the order's clearance settles. The
+    deadline is sized for a machine running another suite beside this one (a few seconds is
+    the usual; only a stuck order waits it out)."""
     from customs import selectors, services
 
     deadline = time.monotonic() + timeout

@@ -349,7 +349,7 @@ def _at_once(jobs: dict) -> dict:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
+        thread.join(120)  # sized for a loaded machine; a hang still fails below
     return results
 
 

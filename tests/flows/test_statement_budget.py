@@ -80,7 +80,7 @@ class Pipeline:
     def push(self, order_no: str, count: int) -> None:
         """The next `count` receipts the authority emitted for the order, as one push."""
         rows: list[dict] = []
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 60  # only a missing receipt waits this long
         while len(rows) < count and time.monotonic() < deadline:
             answer = get_transport().fetch_receipts(authority="customs", after=self.cursor)
             self.cursor = answer["next"]

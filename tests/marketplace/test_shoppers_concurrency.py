@@ -18,7 +18,7 @@ def test_concurrent_registrations_of_one_id_create_one_account():
 
     def attempt(mobile: str) -> None:
         try:
-            barrier.wait(5)
+            barrier.wait(60)
             outcomes.append(
                 shopper_register(
                     real_name="赵六",
@@ -36,7 +36,7 @@ def test_concurrent_registrations_of_one_id_create_one_account():
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(120)  # password hashing on a loaded machine
     assert Shopper.objects.count() == 1
     assert sum(isinstance(o, Shopper) for o in outcomes) == 1
     assert sum(isinstance(o, ResidentIdAlreadyRegistered) for o in outcomes) == 1
