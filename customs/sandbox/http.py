@@ -95,6 +95,8 @@ def make_handler(sandbox: Sandbox):
                 return self._answer(200, {"knobs": vars(sandbox.knobs)})
             authority = parts.path.strip("/").split("/")[0]
             if authority in AUTHORITIES and parts.path.endswith("/decisions"):
+                if self._injected_failure():  # an outage reaches officers' decisions too
+                    return
                 return self._answer(*sandbox.decide(authority, body))
             if authority not in AUTHORITIES or not parts.path.endswith("/messages"):
                 return self._answer(404, {"reason": "not found"})
