@@ -4,7 +4,10 @@ State changes go through services (inspection decisions); declarations and recei
 read-only here because they are what was filed and what the authorities answered.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +19,7 @@ from customs.models import (
     Declaration,
     Enterprise,
     GatewayMessage,
+    InspectionDecision,
     InspectionQueue,
     OrderClearance,
     PositiveListEdition,
@@ -26,6 +30,7 @@ from customs.models import (
     RiskRule,
 )
 from customs.records import record_for
+from customs.roles import is_customs_officer
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -89,10 +94,26 @@ def _pretty(xml: str) -> str:
     return etree.tostring(etree.fromstring(xml.encode()), pretty_print=True).decode()
 
 
+class DecisionForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Sent to the authority with the decision and kept with it."),
+    )
+
+
+class OfficerOnly:
+    """Inspection decisions are customs': the actions exist only for customs officers."""
+
+    def has_record_inspection_decision_permission(self, request) -> bool:
+        return is_customs_officer(request.user)
+
+
 @admin.register(InspectionQueue)
-class InspectionQueueAdmin(ReadOnlyAdmin):
+class InspectionQueueAdmin(OfficerOnly, ReadOnlyAdmin):
     list_display = ["order_no", "authority", "state", "return_info", "ebc_code",
-                    "state_changed_at"]  # fmt: skip
+                    "latest_decision", "state_changed_at"]  # fmt: skip
     list_filter = ["authority", "state", "ebc_code"]
     search_fields = ["order_no"]
     actions = ["release", "reject"]
@@ -101,30 +122,103 @@ class InspectionQueueAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         from customs.selectors import inspection_queue
 
-        return inspection_queue()
+        return inspection_queue().prefetch_related("inspection_decisions")
 
-    def has_change_permission(self, request, obj=None):
-        return request.user.has_perm("customs.change_declaration")
+    @admin.display(description=_("decision"))
+    def latest_decision(self, obj):
+        rows = obj.inspection_decisions.all()  # prefetched, newest first
+        if not rows:
+            return "-"
+        row = rows[0]
+        text = f"{row.get_decision_display()}: {row.get_state_display()}"
+        return f"{text} ({row.last_error})" if row.last_error else text
 
-    def _decide(self, request, queryset, decision: str) -> None:
+    def _decide(self, request, queryset, decision: str):
+        """First the confirmation page (the selected lists, a reason); on confirming, record
+        the decisions: nothing moves here until the authority's receipt comes back."""
+        form = DecisionForm(request.POST if request.POST.get("confirm") else None)
+        if not form.is_valid():
+            label = InspectionDecision.Decision(decision).label
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Confirm: %(decision)s after inspection") % {"decision": label},
+                "opts": self.model._meta,
+                "queryset": queryset,
+                "decision": decision,
+                "decision_label": label,
+                "form": form,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/customs/inspection_decision.html", context)
         done = 0
         for decl in queryset:
             try:
-                services.inspection_decide(
-                    declaration_id=decl.pk, decision=decision, actor=request.user.get_username()
+                services.inspection_decision_record(
+                    declaration_id=decl.pk,
+                    decision=decision,
+                    reason=form.cleaned_data["reason"],
+                    officer=request.user,
                 )
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"{decl.order_no}: {exc.message}", messages.ERROR)
-        self.message_user(request, _("%(n)d decided.") % {"n": done})
+        if done:
+            self.message_user(
+                request,
+                _(
+                    "%(n)d decisions sent to the authority; the orders move when its receipt "
+                    "comes back."
+                )
+                % {"n": done},
+            )
+        return None
 
-    @admin.action(description=_("Release after inspection"))
+    @admin.action(
+        description=_("Release after inspection…"), permissions=["record_inspection_decision"]
+    )
     def release(self, request, queryset):
-        self._decide(request, queryset, "release")
+        return self._decide(request, queryset, "release")
 
-    @admin.action(description=_("Reject after inspection"))
+    @admin.action(
+        description=_("Reject after inspection…"), permissions=["record_inspection_decision"]
+    )
     def reject(self, request, queryset):
-        self._decide(request, queryset, "reject")
+        return self._decide(request, queryset, "reject")
+
+
+@admin.register(InspectionDecision)
+class InspectionDecisionAdmin(OfficerOnly, ReadOnlyAdmin):
+    """Every officer's decision; the unacknowledged ones (state: not yet acknowledged) are
+    what the sweep is still sending, with their attempts and the last error."""
+
+    list_display = ["order_no", "authority", "decision", "reason", "officer", "state",
+                    "attempts", "last_error", "created_at", "last_attempt_at",
+                    "answered_at"]  # fmt: skip
+    list_filter = ["state", "decision", "declaration__authority", "created_at"]
+    search_fields = ["declaration__order_no", "reason"]
+    list_select_related = ["declaration", "officer"]
+    actions = ["send_again"]
+
+    @admin.display(description=_("order number"), ordering="declaration__order_no")
+    def order_no(self, obj):
+        return obj.declaration.order_no
+
+    @admin.display(description=_("authority"))
+    def authority(self, obj):
+        return obj.declaration.get_authority_display()
+
+    @admin.action(
+        description=_("Send to the authority again now"),
+        permissions=["record_inspection_decision"],
+    )
+    def send_again(self, request, queryset):
+        from customs.errors import GatewayUnavailable
+
+        for row in queryset.filter(state=InspectionDecision.State.PENDING):
+            try:
+                services.inspection_decision_send(decision_id=row.pk)
+            except GatewayUnavailable as exc:
+                self.message_user(request, f"{row.declaration.order_no}: {exc}", messages.WARNING)
 
 
 class ClearanceEventInline(admin.TabularInline):

@@ -49,6 +49,18 @@ class IllegalTransition(CustomsError):
     http_status = 409
 
 
+class NotCustomsOfficer(CustomsError):
+    """Inspection decisions belong to customs: platform and merchant staff are refused."""
+
+    code = "customs_not_officer"
+    http_status = 403
+
+
+class DecisionPending(CustomsError):
+    code = "customs_decision_pending"
+    http_status = 409
+
+
 class AccountBookMissing(CustomsError):
     code = "customs_account_book_missing"
 

@@ -25,6 +25,33 @@ class DeclarationView:
 
 
 @dataclass(frozen=True)
+class WithdrawalView:
+    """The cancelled order's CEB623 as customs knows it: `waiting` (not sent yet), `filed`
+    (sent, no final answer yet), `confirmed` (the authority cancelled the list) or `refused`
+    (why in `info`)."""
+
+    state: str
+    info: str
+    sent_at: datetime | None
+
+
+WITHDRAWAL_STATES = {"pending": "waiting", "blocked": "waiting", "concluded": "confirmed",
+                     "released": "confirmed", "closed": "confirmed", "cancelled": "confirmed",
+                     "rejected": "refused"}  # fmt: skip
+
+
+def _withdrawal(decls) -> WithdrawalView | None:
+    cancel = next((d for d in decls if d.kind == "cancel"), None)
+    if cancel is None:
+        return None
+    return WithdrawalView(
+        state=WITHDRAWAL_STATES.get(cancel.state, "filed"),
+        info=cancel.return_info or cancel.last_error,
+        sent_at=cancel.sent_at,
+    )
+
+
+@dataclass(frozen=True)
 class ClearanceView:
     order_no: str
     state: str  # filing | declared | held | released | returned | rejected | cancelled
@@ -35,6 +62,7 @@ class ClearanceView:
     changed_at: datetime
     declarations: tuple[DeclarationView, ...]
     history: tuple[tuple[str, str, str, datetime], ...]  # (from, to, reason, at)
+    withdrawal: WithdrawalView | None = None  # a cancelled order's CEB623, once filed
 
     @property
     def is_final(self) -> bool:
@@ -86,7 +114,7 @@ def order_clearance(order_no: str) -> ClearanceView | None:
     if clearance is None:
         return None
     # Only what the view shows: the payloads and the encrypted resident IDs stay unread.
-    decls = (
+    decls = list(
         Declaration.objects.filter(order_no=order_no)
         .only("kind", "authority", "state", "return_status", "return_info", "last_error", "sent_at")
         .order_by("created_at", "id")
@@ -112,6 +140,7 @@ def order_clearance(order_no: str) -> ClearanceView | None:
             for d in decls
         ),
         history=tuple((e.from_state, e.to_state, e.reason, e.created_at) for e in events),
+        withdrawal=_withdrawal(decls),
     )
 
 

@@ -71,17 +71,18 @@ def declarations_cancel(order_no: str, reason: str) -> None:
     services.declarations_cancel_for_order(order_no=order_no, reason=reason)
 
 
-@shared_task(bind=True, name="customs.tasks.decision_forward", max_retries=None, **DURABLE)
-def decision_forward(self, declaration_id: int, decision: str, note: str = "") -> str:
-    """An officer's inspection decision to the authority's record, retried while it is down."""
-    from customs.services.inspection import decision_forward as forward
-
+@shared_task(bind=True, name="customs.tasks.inspection_decision_send", max_retries=None,
+             **DURABLE)  # fmt: skip
+def inspection_decision_send(self, decision_id: int) -> str:
+    """An officer's inspection decision to the authority, retried while it is down; after
+    the retries it stays pending (listed in the admin) and the sweep sends it again."""
     try:
-        return forward(declaration_id=declaration_id, decision=decision, note=note)
+        return services.inspection_decision_send(decision_id=decision_id)
     except GatewayUnavailable as exc:
         if self.request.retries >= settings.CUSTOMS_MAX_RETRIES:
-            logger.warning("authority unreachable; inspection decision not forwarded: %s", exc)
-            return "unavailable"
+            logger.warning("authority unreachable; decision %s left for the sweep: %s",
+                           decision_id, exc)  # fmt: skip
+            return "pending"
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 

@@ -28,7 +28,10 @@ DEMO_USERS = [
         "warehouse operator: stock, stocktakes, /warehouse/ picking",
     ),
     DemoUser(
-        "customs", DEMO_PASSWORD, CUSTOMS_OFFICER, "customs liaison: declarations, inspection"
+        "customs",
+        DEMO_PASSWORD,
+        CUSTOMS_OFFICER,
+        "customs liaison and officer: declarations, inspection decisions",
     ),
     DemoUser("merchant-au", DEMO_PASSWORD, MERCHANT_STAFF, "Aussie Nature Co. (4101960001) only"),
     DemoUser("merchant-de", DEMO_PASSWORD, MERCHANT_STAFF, "Rhein Dairy GmbH (4101960002) only"),

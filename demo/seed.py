@@ -54,11 +54,23 @@ def seed_staff() -> int:
             created += group_new
             user.groups.add(group)
     _grant_customs_liaison()
+    _grant_customs_officer()
     return created
 
 
+def _grant_customs_officer() -> None:
+    """The demo customs login is also a customs officer: only officers decide inspections
+    (platform staff and the superuser do not; see customs.roles)."""
+    from customs.roles import officer_group
+
+    group = officer_group()
+    names = [demo.username for demo in DEMO_USERS if demo.role == CUSTOMS_OFFICER]
+    for user in get_user_model().objects.filter(username__in=names):
+        user.groups.add(group)
+
+
 def _grant_customs_liaison() -> None:
-    """The customs liaison reads every filing, decides inspections and keeps the risk rules
+    """The customs liaison reads every filing, keeps the risk rules
     and enterprise grades (the clearance API asks for customs.view_orderclearance)."""
     group, _ = Group.objects.get_or_create(name=CUSTOMS_OFFICER)
     customs_perms = Permission.objects.filter(content_type__app_label="customs")

@@ -15,6 +15,28 @@ from marketplace.services.orders import order_cancel
 from marketplace.services.payments import refund_execute
 
 
+def _withdrawal(withdrawal) -> str:
+    """Why a cancelled order is or is not withdrawn at customs (its CEB623)."""
+    if withdrawal is None:
+        return ""
+    if withdrawal.state == "refused":
+        text = _("Customs refused to withdraw this order's inventory list: %(why)s") % {
+            "why": withdrawal.info
+        }
+        return format_html('<p class="errornote">{}</p>', text)
+    text = {
+        "confirmed": _("Customs confirmed the withdrawal of this order's inventory list."),
+        "filed": _(
+            "The withdrawal of this order's inventory list was filed with customs; waiting "
+            "for its answer."
+        ),
+    }.get(
+        withdrawal.state,
+        _("The withdrawal of this order's inventory list is waiting to be sent to customs."),
+    )
+    return format_html("<p>{}</p>", text)
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -80,7 +102,10 @@ class OrderAdmin(admin.ModelAdmin):
             "", "<li>{} ({}): {} {}</li>",
             ((d.message_type, d.authority, d.state, d.return_info) for d in view.declarations),
         )  # fmt: skip
-        return format_html("<strong>{}</strong> {}<ul>{}</ul>", view.state, view.reason, rows)
+        return format_html(
+            "<strong>{}</strong> {}<ul>{}</ul>{}", view.state, view.reason, rows,
+            _withdrawal(view.withdrawal),
+        )  # fmt: skip
 
     def _each(self, request, queryset, action, done_message):
         done = 0

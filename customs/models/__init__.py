@@ -14,6 +14,7 @@ from customs.models.declarations import (
     Receipt,
     new_guid,
 )
+from customs.models.inspection import InspectionDecision
 from customs.models.registry import Enterprise, PositiveListEdition, PositiveListEntry
 from customs.models.rules import RiskHit, RiskRule
 
@@ -25,6 +26,7 @@ __all__ = [
     "Enterprise",
     "GatewayCursor",
     "GatewayMessage",
+    "InspectionDecision",
     "InspectionQueue",
     "OrderClearance",
     "PositiveListEdition",

@@ -121,6 +121,8 @@ def make_handler(sandbox: Sandbox):
             authority = parts.path.strip("/").split("/")[0]
             if authority in AUTHORITIES and parts.path.endswith("/decisions"):
                 self._watch("decisions", authority)
+                if self._injected_failure():  # an outage reaches officers' decisions too
+                    return
                 return self._answer(*sandbox.decide(authority, body))
             if authority not in AUTHORITIES or not parts.path.endswith("/messages"):
                 return self._answer(404, {"reason": "not found"})

@@ -13,8 +13,12 @@ from customs.services.declarations import (
     refusal_record,
 )
 from customs.services.filing import declarations_file
+from customs.services.inspection import (
+    inspection_decision_record,
+    inspection_decision_send,
+    inspection_decisions_resend,
+)
 from customs.services.receipts import (
-    inspection_decide,
     receipt_apply,
     receipts_apply,
     receipts_apply_pending,
@@ -37,7 +41,9 @@ __all__ = [
     "declarations_cancel_for_order",
     "declarations_create_for_order",
     "declarations_file",
-    "inspection_decide",
+    "inspection_decision_record",
+    "inspection_decision_send",
+    "inspection_decisions_resend",
     "inventory_declare",
     "order_precheck",
     "receipt_apply",

@@ -36,7 +36,7 @@ def declarations_cancel_for_order(*, order_no: str, reason: str):
         inventory = Declaration.objects.filter(
             kind="inventory", authority="customs", order_no=order_no
         ).first()
-        if inventory is not None and inventory.state not in (S.PENDING, S.REJECTED):
+        if inventory is not None and _may_be_at_the_authority(inventory):
             payload = cancel_payload(inventory=inventory, invt_no=clearance.invt_no, reason=reason)
             _cancel, created = Declaration.objects.get_or_create(
                 kind="cancel",
@@ -62,6 +62,18 @@ def declarations_cancel_for_order(*, order_no: str, reason: str):
             decl.save(update_fields=["state", "state_changed_at"])
         clearance_transition(clearance=clearance, to=C.CANCELLED, reason=reason)
     return summary_of(order_no)
+
+
+def _may_be_at_the_authority(inventory: Declaration) -> bool:
+    """Whether the authority may hold the list, so only a CEB623 withdraws it. A pending list
+    counts when a send was tried (a timeout may have reached the authority) or is under way
+    (leased): the next push files it and then its CEB623, in that order (filing.KIND_ORDER)."""
+    if inventory.state == S.REJECTED:
+        return False
+    if inventory.state != S.PENDING:
+        return True
+    in_flight = inventory.lease_until is not None and inventory.lease_until > timezone.now()
+    return inventory.attempts > 0 or in_flight
 
 
 def declaration_create_return(*, filing: ReturnFiling):

@@ -11,9 +11,9 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from config.tasks import send_on_commit
+from config.errors import DomainError
 from customs import errors
 from customs.gateway import get_transport
 from customs.models import Declaration, GatewayCursor, OrderClearance, Receipt
@@ -358,39 +358,3 @@ def receipts_poll(*, authority: str) -> int:
     for start in range(0, len(new_ids), BATCH):
         receipts_apply(receipt_ids=new_ids[start : start + BATCH])
     return len(new_ids)
-
-
-def inspection_decide(*, declaration_id: int, decision: str, actor: str, note: str = "") -> str:
-    """An officer's decision on a held declaration, applied as a receipt like any other."""
-    if decision not in ("release", "reject"):
-        raise errors.CustomsError(_("Decide release or reject."), code="customs_bad_decision")
-    decl = Declaration.objects.filter(pk=declaration_id).first()
-    if decl is None or decl.state not in (S.INSPECTION, S.DETAINED, S.REVIEW):
-        raise errors.IllegalTransition(
-            _("Only declarations under review or inspection can be decided."),
-            extra={"state": getattr(decl, "state", None)},
-        )
-    status = 800 if decision == "release" else 100
-    info = f"inspection by {actor}: {note or decision}"
-    ids = receipts_record(
-        receipts=[
-            {
-                "guid": f"officer-{decl.guid}-{status}",
-                "authority": decl.authority,
-                "declGuid": decl.guid,
-                "orderNo": decl.order_no,
-                "returnStatus": status,
-                "returnInfo": info,
-            }
-        ],
-        source="officer",
-    )
-    if not ids:
-        return "stale"
-    outcome = receipt_apply(receipt_id=ids[0])
-    if outcome == "applied":  # the authority's record follows (customs.services.inspection)
-        send_on_commit(
-            "customs.tasks.decision_forward",
-            kwargs={"declaration_id": decl.pk, "decision": decision, "note": note},
-        )
-    return outcome

@@ -12,6 +12,7 @@ from customs.models import Declaration, OrderClearance
 from customs.services.clearance import clearance_release_goods
 from customs.services.declarations import inventory_declare, nudge_filing
 from customs.services.filing import declarations_due
+from customs.services.inspection import inspection_decisions_resend
 from customs.services.receipts import receipts_apply_pending, receipts_poll
 from customs.services.returns import returns_into_bond_retry
 
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 def sweep(*, now: datetime) -> dict:
     stuck_before = now - timedelta(seconds=settings.CUSTOMS_STUCK_AFTER_SECONDS)
     report = {"receipts": receipts_apply_pending()}
+    # Officers' decisions the authority has not acknowledged yet: never dropped, sent again.
+    report["decisions"] = inspection_decisions_resend()
     waiting = Declaration.objects.filter(
         state__in=["sent", "accepted", "review", "concluded", "inspection"],
         state_changed_at__lt=stuck_before,

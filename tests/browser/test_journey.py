@@ -167,9 +167,14 @@ def test_shopper_orders_pays_and_collects_at_the_counter(
 def test_staff_release_an_order_held_for_inspection_from_the_admin(
     page, live_stack, world, screenshot
 ):
-    from django.contrib.auth.models import User
+    """A customs officer (not platform staff) releases from the inspection queue: a
+    confirmation with a reason, the decision goes to the authority, and the order is released
+    when the authority's receipt comes back (pushed to the live server)."""
+    from django.contrib.auth.models import Permission, User
     from django.test import Client
 
+    from customs.models import Declaration, InspectionDecision, Receipt
+    from customs.roles import officer_group
     from tests.marketplace.support import pay, place
 
     violations = csp_violations(page)
@@ -177,7 +182,9 @@ def test_staff_release_an_order_held_for_inspection_from_the_admin(
     [order] = place(world, (world.paste, 1))
     pay(Client(), order)
     wait_until(lambda: Order.objects.get(pk=order.pk).state == "held", timeout=90, interval=0.25)
-    User.objects.create_superuser("officer", "officer@example.com", PASSWORD)
+    officer = User.objects.create_user("officer", "officer@example.com", PASSWORD, is_staff=True)
+    officer.groups.add(officer_group())
+    officer.user_permissions.add(Permission.objects.get(codename="view_order"))
     page.goto(page.base_url + "/admin/login/")
     page.fill("#id_username", "officer")
     page.fill("#id_password", PASSWORD)
@@ -188,10 +195,28 @@ def test_staff_release_an_order_held_for_inspection_from_the_admin(
     page.locator("input.action-select").first.check()
     page.select_option("select[name=action]", "release")
     page.locator("button[name=index]").click()
+    # The confirmation: the list named, a reason asked for.
+    page.wait_for_selector("#decision-lists")
+    assert order.number in page.inner_text("#decision-lists")
+    admin_both_languages(page, screenshot, "admin-inspection-confirm")
+    page.fill("textarea[name=reason]", "seal intact, goods as listed")
+    page.locator("input[name=confirm_decision]").click()
     page.wait_for_selector(".messagelist")
     screenshot(page, "admin-inspection-released-zh")
+    decision = InspectionDecision.objects.get(declaration__order_no=order.number)
+    assert decision.officer == officer and decision.reason == "seal intact, goods as listed"
+    # The order is released by the authority's receipt, not by the click.
+    inventory = Declaration.objects.get(order_no=order.number, kind="inventory")
+    receipt = wait_until(
+        lambda: Receipt.objects.filter(decl_guid=inventory.guid, return_status=800).first(),
+        timeout=60,
+        interval=0.25,
+    )
+    assert receipt.source == "push" and "seal intact" in receipt.return_info
     wait_until(lambda: Order.objects.get(pk=order.pk).state == "released", timeout=60,
                interval=0.25)  # fmt: skip
+    decision.refresh_from_db()
+    assert decision.state == "acknowledged"
     page.goto(page.base_url + f"/admin/marketplace/order/{order.pk}/change/")
     admin_both_languages(page, screenshot, "admin-order-released-after-inspection")
     assert violations == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -67,6 +68,22 @@ class SandboxProcess(ManagedProcess):
 
     def state(self) -> dict:
         return self._signed("GET", "/sandbox/state").json()
+
+    def records(self, order_no: str) -> dict[str, dict]:
+        """What the authority holds for an order, read from its own storage: by message type
+        (and authority), its status, info and the record as it was filed."""
+        db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute(
+                "SELECT authority, type, status, info, data FROM records WHERE order_no=?",
+                (order_no,),
+            ).fetchall()
+        finally:
+            db.close()
+        return {
+            f"{authority}:{type_}": {"status": status, "info": info, "data": json.loads(data)}
+            for authority, type_, status, info, data in rows
+        }
 
     def reset(self) -> None:
         self.control(

@@ -35,6 +35,7 @@ def test_every_customs_admin_page_renders(admin_client, held):
         "orderclearance",
         "receipt",
         "gatewaymessage",
+        "inspectiondecision",
         "enterprise",
         "positivelistedition",
         "positivelistentry",
@@ -49,13 +50,23 @@ def test_every_customs_admin_page_renders(admin_client, held):
     assert b"CEB621Message" in page.content and b"440524188001010014" not in page.content
 
 
-def test_inspection_queue_release_action_releases_through_the_service(admin_client, held):
+def test_inspection_queue_release_action_records_a_decision_and_changes_nothing(client, held):
+    from django.contrib.auth.models import User
+
+    from customs.models import InspectionDecision
+    from customs.roles import officer_group
+
+    officer = User.objects.create_user("officer", password="x-Long-pass-42", is_staff=True)
+    officer.groups.add(officer_group())
+    client.force_login(officer)
     url = reverse("admin:customs_inspectionqueue_changelist")
-    response = admin_client.post(url, {"action": "release", "_selected_action": [held.pk]})
+    response = client.post(url, {"action": "release", "_selected_action": [held.pk],
+                                 "confirm": "yes", "reason": "checked"})  # fmt: skip
     assert response.status_code == 302
     held.refresh_from_db()
-    assert held.state == "released"
-    assert held.receipts.filter(source="officer", return_status=800).exists()
+    assert held.state == "inspection"  # until the authority's receipt
+    decision = InspectionDecision.objects.get(declaration=held)
+    assert (decision.decision, decision.state, decision.reason) == ("release", "pending", "checked")
 
 
 def test_ex_post_rules_run_from_admin_store_hits(admin_client, zone):

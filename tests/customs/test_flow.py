@@ -48,6 +48,9 @@ def test_quarantine_goods_need_ciq_release_as_well(zone, sandbox):
 
 
 def test_ciq_inspection_holds_the_order_until_an_officer_decides(zone, sandbox):
+    from customs.roles import officer_group
+    from tests.customs.test_inspection_decisions import _user
+
     sandbox.control(ciq_inspection_rate=1.0)
     order = order_filing(zone, lines=[line(zone.milk, price="300.00")])
     services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
@@ -59,46 +62,17 @@ def test_ciq_inspection_holds_the_order_until_an_officer_decides(zone, sandbox):
     held = selectors.inspection_queue().get(order_no=order.order_no)
     assert held.authority == "ciq"
 
-    services.inspection_decide(declaration_id=held.pk, decision="release", actor="officer")
-    view = selectors.order_clearance(order.order_no)
-    # Customs may still be on its way; once both released, the goods move.
+    officer = _user("ciq-officer")
+    officer.groups.add(officer_group())
+    decision = services.inspection_decision_record(
+        declaration_id=held.pk, decision="release", reason="sampled, compliant", officer=officer
+    )
+    assert services.inspection_decision_send(decision_id=decision.pk) == "acknowledged"
+    # CIQ's receipt comes back; once customs has released too, the goods move.
     view = drive(order.order_no)
     assert view.state == "released" and view.goods_released
-
-
-def test_the_officers_decision_reaches_the_authoritys_record(
-    zone, sandbox, monkeypatch, django_capture_on_commit_callbacks
-):
-    """Released here by an officer, then told to the sandbox: its record moves to 800 too (its
-    answering receipt changes nothing here); a second or a wrong decision is refused there."""
-    from customs.models import Receipt
-    from customs.services.inspection import decision_forward
-
-    sandbox.control(ciq_inspection_rate=1.0)
-    order = order_filing(zone, lines=[line(zone.milk, price="300.00")])
-    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
-    services.declaration_create_payment(payment=payment_filing(order))
-    drive(order.order_no, until=("held",))
-    held = selectors.inspection_queue().get(order_no=order.order_no)
-    from celery import current_app
-
-    sent = []
-    monkeypatch.setattr(current_app, "send_task", lambda name, **kw: sent.append((name, kw)))
-    with django_capture_on_commit_callbacks(execute=True):
-        services.inspection_decide(declaration_id=held.pk, decision="release", actor="officer")
-    forwards = [kw["kwargs"] for name, kw in sent if name == "customs.tasks.decision_forward"]
-    assert forwards == [{"declaration_id": held.pk, "decision": "release", "note": ""}]
-
-    assert decision_forward(declaration_id=held.pk, decision="release", note="ok") == "sent"
-    services.receipts_poll(authority="ciq")
-    theirs = Receipt.objects.get(decl_guid=held.guid, return_status=800, source="poll")
-    assert theirs.outcome == "stale" and "inspection: ok" in theirs.return_info
-    # Released there now: the same decision is answered as before, the other one refused.
-    assert decision_forward(declaration_id=held.pk, decision="release") == "sent"
-    assert decision_forward(declaration_id=held.pk, decision="reject") == "refused"
-    held.refresh_from_db()
-    assert "not held for inspection" in held.last_error
-    assert decision_forward(declaration_id=10**12, decision="release") == "unknown declaration"
+    ciq = held.receipts.get(return_status=800)
+    assert ciq.source == "poll" and "sampled, compliant" in ciq.return_info
 
 
 def test_gateway_messages_carry_masked_ids_only(zone, sandbox):
