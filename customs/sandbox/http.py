@@ -96,6 +96,10 @@ def make_handler(sandbox: Sandbox):
             authority = parts.path.strip("/").split("/")[0]
             if authority in AUTHORITIES and parts.path.endswith("/decisions"):
                 return self._answer(*sandbox.decide(authority, body))
+            if authority in AUTHORITIES and parts.path.endswith("/status"):
+                if self._injected_failure():
+                    return
+                return self._answer(*sandbox.status_query(authority, body))
             if authority not in AUTHORITIES or not parts.path.endswith("/messages"):
                 return self._answer(404, {"reason": "not found"})
             if self._injected_failure():
