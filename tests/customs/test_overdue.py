@@ -76,13 +76,14 @@ def test_lists_the_authority_went_silent_on_are_queried_to_release(zone, sandbox
     assert services.receipts_poll(authority="customs") == 0
     assert {selectors.order_clearance(n).state for n in order_nos} == {"declared"}
 
+    settings.CUSTOMS_STUCK_AFTER_SECONDS = 0  # the sweep polls too: still nothing there
     report = sweep(now=timezone.now())
 
-    assert report["overdue"]["moved"] == 12
     for order_no in order_nos:
         view = selectors.order_clearance(order_no)
         assert view.state == "released" and view.goods_released, order_no
         assert view.inventory_list_no.startswith("4601")
+    assert report["overdue"]["moved"] == 12
     lists = _lists(order_nos)
     assert {(d.state, d.return_status, d.status_queries) for d in lists} == {("released", 800, 1)}
     assert (
@@ -117,11 +118,11 @@ def test_a_resend_answered_duplicate_business_key_is_asked_about_never_rejected(
 
     sweep(now=timezone.now())
 
+    answer = Receipt.objects.get(declaration=listed, return_status=-1)  # to the re-send
+    assert (answer.return_info, answer.outcome) == ("duplicate business key", "already held")
     listed.refresh_from_db()
     assert (listed.state, listed.resends, listed.status_queries) == ("sent", 1, 0)
     assert listed.last_error == "" and "duplicate business key" in listed.overdue_note
-    answer = Receipt.objects.get(declaration=listed, return_status=-1)
-    assert (answer.return_info, answer.outcome) == ("duplicate business key", "already held")
     view = selectors.order_clearance(order_no)
     assert view.state == "declared" and "duplicate" not in view.reason
     assert "rejected" not in {d.state for d in view.declarations}
