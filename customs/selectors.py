@@ -82,6 +82,10 @@ def clearance_change(order_no: str, *, filed_states: Iterable[str]) -> Clearance
     return ClearanceChange(order_no=order_no, state=state, reason=reason, filed_at=filed_at)
 
 
+VIEW_FIELDS = ["kind", "authority", "state", "return_status", "return_info", "last_error",
+               "sent_at", "state_changed_at", "needs_staff_at", "needs_staff_reason"]  # fmt: skip
+
+
 def order_clearance(order_no: str) -> ClearanceView | None:
     clearance = OrderClearance.objects.filter(order_no=order_no).first()
     if clearance is None:
@@ -89,10 +93,7 @@ def order_clearance(order_no: str) -> ClearanceView | None:
     # Only what the view shows: the payloads and the encrypted resident IDs stay unread.
     decls = (
         Declaration.objects.filter(order_no=order_no)
-        .only(
-            "kind", "authority", "state", "return_status", "return_info", "last_error", "sent_at",
-            "state_changed_at", "needs_staff_at", "needs_staff_reason",
-        )  # fmt: skip
+        .only(*VIEW_FIELDS)
         .order_by("created_at", "id")
     )
     events = ClearanceEvent.objects.filter(clearance=clearance)

@@ -168,8 +168,8 @@ def _checked(
     for decl in decls:
         note = notes.get(decl.pk, "no answer")[:500]
         fields = {
-            "status_queries": F("status_queries") + (decl.pk in queried),
-            "resends": F("resends") + (decl.pk in resent),
+            "status_queries": F("status_queries") + int(decl.pk in queried),
+            "resends": F("resends") + int(decl.pk in resent),
             "overdue_checked_at": now,
             "overdue_note": note,
         }
@@ -192,7 +192,7 @@ def _checked(
                 fields |= {"needs_staff_at": now, "needs_staff_reason": reason[:500]}
                 report["needs_staff"] += 1
                 logger.warning("declaration %s %s needs staff: %s", decl.pk, decl.order_no, reason)
-        report["resent"] += decl.pk in resent
+        report["resent"] += int(decl.pk in resent)
         Declaration.objects.filter(pk=decl.pk).update(**fields)
 
 
