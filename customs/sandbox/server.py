@@ -58,10 +58,10 @@ CREATE TABLE IF NOT EXISTS steps (id INTEGER PRIMARY KEY AUTOINCREMENT, due REAL
 CREATE INDEX IF NOT EXISTS steps_due ON steps (due, id);
 CREATE TABLE IF NOT EXISTS muted (authority TEXT, guid TEXT, PRIMARY KEY (authority, guid));
 """
-# The receipt steps a record may still have ahead of it (Sandbox.later), by name: durable rows,
-# so only these methods, with JSON arguments, can be scheduled.
 RECEIPT_TYPES = {"CEB311": "CEB312", "CEB411": "CEB412", "CEB511": "CEB512", "CEB513": "CEB514",
                  "CEB621": "CEB622", "CEB623": "CEB624", "CEB625": "CEB626"}  # fmt: skip
+# The receipt steps a record may still have ahead of it (Sandbox.later), by name: durable rows,
+# so only these methods, with JSON arguments, can be scheduled.
 STEPS = ("_first_step", "_review", "_conclude", "_advance")
 
 
