@@ -44,6 +44,11 @@ class Transport(Protocol):
         """Raise config.callbacks.CallbackRefused(reason) unless the gateway signed this push
         (recently, once). Reasons: bad_signature, stale, replayed."""
 
+    def query_status(self, *, authority: str, records: list[dict]) -> dict:
+        """Ask the authority where records stand (each {"guid", "messageType", "orderNo"}):
+        {"receipts": [rows shaped as fetch_receipts gives them], "unknown": [guid, ...]}.
+        Raise GatewayRejected when the authority offers no status query (re-send instead)."""
+
 
 class HttpTransport:
     """HMAC-signed HTTP, timeouts on every call, one pooled session per process."""
@@ -133,6 +138,13 @@ def _remember_nonce(nonce: str) -> bool:
     from django.core.cache import cache
 
     return cache.add(f"customs:nonce:{nonce}", 1, timeout=2 * MAX_SKEW_SECONDS)
+
+    def query_status(self, *, authority: str, records: list[dict]) -> dict:
+        body = json.dumps({"records": records}).encode()
+        response = self._request(
+            "POST", f"{self._url(authority)}/status", body, {"Content-Type": "application/json"}
+        )
+        return response.json()
 
 
 def _reason(response: requests.Response) -> str:

@@ -12,8 +12,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
-from config.tasks import send_on_commit
-from config.errors import DomainError
 from customs import errors
 from customs.gateway import get_transport
 from customs.models import Declaration, GatewayCursor, OrderClearance, Receipt
@@ -23,12 +21,13 @@ from customs.services.declarations import (
     inventory_declare,
     inventory_inputs,
 )
-from customs.services.states import declaration_may_move, state_for_status
+from customs.services.states import already_held, declaration_may_move, state_for_status
 
 logger = logging.getLogger(__name__)
 S = Declaration.State
 C = OrderClearance.State
 PAYMENT_STATES = {S.SENT, S.ACCEPTED, S.REJECTED}
+ALREADY_HELD = "already held"  # outcome of a "duplicate business key" answer
 BATCH = 100  # receipts applied in one transaction at most (a push carries up to 100)
 
 
@@ -245,6 +244,8 @@ class _Batch:
     def _apply(self, receipt: Receipt, decl: Declaration) -> str:
         status = receipt.return_status
         if status < 0:
+            if already_held(status, receipt.return_info):
+                return ALREADY_HELD  # the overdue check asks for its status; never rejected
             decl.last_error = f"{status}: {receipt.return_info}"[:500]
             decl.save(update_fields=["last_error"])
             return "processing error"
