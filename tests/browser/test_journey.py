@@ -179,6 +179,7 @@ def test_staff_release_an_order_held_for_inspection_from_the_admin(
     wait_until(lambda: Order.objects.get(pk=order.pk).state == "held", timeout=90, interval=0.25)
     User.objects.create_superuser("officer", "officer@example.com", PASSWORD)
     page.goto(page.base_url + "/admin/login/")
+    screenshot(page, "admin-login")
     page.fill("#id_username", "officer")
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
