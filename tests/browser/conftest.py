@@ -268,8 +268,8 @@ def new_page(browser, live_server, request):
     audits: list[Audit] = []
     contexts = []
 
-    def open_page(size: str = "desktop", locale: str = "zh-CN", label: str = ""):
-        context = browser.new_context(locale=locale, viewport=VIEWPORTS[size])
+    def open_page(size: str = "desktop", locale: str = "zh-CN", label: str = "", **options):
+        context = browser.new_context(locale=locale, viewport=VIEWPORTS[size], **options)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

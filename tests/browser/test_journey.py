@@ -9,6 +9,7 @@ import re
 import pytest
 
 from marketplace.models import Order
+from tests.browser.conftest import VIEWPORTS, at_sizes
 from tests.customs.support import SandboxProcess
 from tests.support import wait_until
 
@@ -42,11 +43,12 @@ def live_stack(world, live_server, celery_worker_process, tmp_path, settings):
 
 
 def both_languages(page, screenshot, name: str) -> None:
-    """Screenshot the page in Chinese, switch to English, screenshot, switch back."""
-    screenshot(page, f"{name}-zh")
+    """Audit and save the page at phone and desktop size in Chinese, switch to English, again,
+    switch back."""
+    at_sizes(page, screenshot, f"{name}-zh")
     page.get_by_role("button", name="English").click()
     page.wait_for_function("() => document.documentElement.lang === 'en'")
-    screenshot(page, f"{name}-en")
+    at_sizes(page, screenshot, f"{name}-en")
     page.get_by_role("button", name="中文").click()
     page.wait_for_function("() => document.documentElement.lang === 'zh-hans'")
 
@@ -94,11 +96,8 @@ def test_shopper_orders_pays_and_collects_at_the_counter(
     page.goto(base + "/cart/")
     both_languages(page, screenshot, "journey-05-cart")
     page.goto(base + "/checkout/")
-    page.click("button[name=preview]")
-    page.wait_for_selector("button[name=confirm]")
     both_languages(page, screenshot, "journey-06-checkout")
-    page.click("button[name=preview]")  # the language switch reloaded the page: again
-    page.click("button[name=confirm]")
+    page.click("#place-order")  # one page: the totals and the action are there at once
     page.wait_for_url(re.compile(r".*/orders/BP\d+/$"))
     number = re.search(r"/orders/(BP\d+)/", page.url).group(1)
     # 3. filing: the worker files, the authority's receipt comes back; the page updates itself
@@ -125,7 +124,7 @@ def test_shopper_orders_pays_and_collects_at_the_counter(
     from pickup.services import kiosk_create
 
     _kiosk, key = kiosk_create(name="front desk", counter_code="C-ZZ1", actor="test")
-    kiosk_context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    kiosk_context = browser.new_context(locale="zh-CN", viewport=VIEWPORTS["kiosk"])
     kiosk = kiosk_context.new_page()
     kiosk.set_default_timeout(15_000)
     kiosk_violations = csp_violations(kiosk)
