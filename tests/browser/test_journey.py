@@ -9,7 +9,7 @@ import re
 import pytest
 
 from marketplace.models import Order
-from tests.browser.conftest import VIEWPORTS, at_sizes
+from tests.browser.conftest import at_sizes
 from tests.customs.support import SandboxProcess
 from tests.support import wait_until
 
@@ -70,7 +70,7 @@ def csp_violations(page) -> list[str]:
 
 
 def test_shopper_orders_pays_and_collects_at_the_counter(
-    page, browser, live_server, live_stack, world, screenshot
+    page, new_page, live_server, live_stack, world, screenshot
 ):
     violations = csp_violations(page)
     base = page.base_url
@@ -124,9 +124,7 @@ def test_shopper_orders_pays_and_collects_at_the_counter(
     from pickup.services import kiosk_create
 
     _kiosk, key = kiosk_create(name="front desk", counter_code="C-ZZ1", actor="test")
-    kiosk_context = browser.new_context(locale="zh-CN", viewport=VIEWPORTS["kiosk"])
-    kiosk = kiosk_context.new_page()
-    kiosk.set_default_timeout(15_000)
+    kiosk = new_page(size="kiosk", label="kiosk")  # the counter's portrait screen
     kiosk_violations = csp_violations(kiosk)
     kiosk.goto(base + "/kiosk/")
     kiosk.fill("#id_key", key)
@@ -152,7 +150,6 @@ def test_shopper_orders_pays_and_collects_at_the_counter(
     kiosk.get_by_role("button", name="English").click()
     kiosk.wait_for_function("() => document.documentElement.lang === 'en'")
     screenshot(kiosk, "journey-15-kiosk-en")
-    kiosk_context.close()
     # the shopper's page shows delivered, all five steps
     page.reload()
     assert Order.objects.get(number=number).state == "delivered"
