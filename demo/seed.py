@@ -10,7 +10,7 @@ from bonded.models import GoodsItem, Location, Move, Warehouse
 from bonded.services import StockLine, stock_receive
 from demo import dispatch_seed, marketplace_seed
 from demo.catalog import demo_items
-from demo.roles import CUSTOMS_OFFICER, DEMO_USERS
+from demo.roles import CUSTOMS_OFFICER, DEMO_USERS, WAREHOUSE_OPERATOR
 
 WAREHOUSE = {
     "code": "ZZBLC",
@@ -54,7 +54,27 @@ def seed_staff() -> int:
             created += group_new
             user.groups.add(group)
     _grant_customs_liaison()
+    _grant_warehouse_operator()
     return created
+
+
+def _grant_warehouse_operator() -> None:
+    """The warehouse operator keeps the stock: reads the ledger, receives goods and counts
+    locations (stocktakes, whose lines pick the item by search, so goods items are readable)."""
+    group, _ = Group.objects.get_or_create(name=WAREHOUSE_OPERATOR)
+    bonded = Permission.objects.filter(content_type__app_label="bonded")
+    group.permissions.add(
+        *bonded.filter(codename__startswith="view_"),
+        *bonded.filter(
+            codename__in=[
+                "add_stocktake",
+                "change_stocktake",
+                "add_stocktakeline",
+                "change_stocktakeline",
+                "delete_stocktakeline",
+            ]
+        ),
+    )
 
 
 def _grant_customs_liaison() -> None:
