@@ -10,7 +10,10 @@ from tests.marketplace.support import pay, place
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, username: str, password: str = "bondport-demo", lang: str = "zh-hans") -> None:
+DEMO_PASSWORD = "bondport-demo"
+
+
+def sign_in(page, username: str, password: str = DEMO_PASSWORD, lang: str = "zh-hans") -> None:
     page.context.add_cookies([{"name": "django_language", "value": lang, "url": page.base_url}])
     page.goto(page.base_url + "/admin/login/")
     page.fill("#id_username", username)
@@ -106,7 +109,9 @@ def test_every_error_page_is_styled_and_in_the_readers_language(
     screenshot(page, f"error-404-{lang}")
 
     page.goto(page.base_url + "/login/")
-    page.evaluate("document.querySelectorAll('[name=csrfmiddlewaretoken]').forEach(e => e.remove())")
+    page.evaluate(
+        "document.querySelectorAll('[name=csrfmiddlewaretoken]').forEach(e => e.remove())"
+    )
     page.context.clear_cookies(name="csrftoken")
     page.fill("#id_username", "someone")
     page.fill("#id_password", "something")
