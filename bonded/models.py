@@ -9,6 +9,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from config.refcache import RefQuerySet
@@ -38,7 +39,9 @@ class GoodsItem(models.Model):
     )
     net_weight_kg = models.DecimalField(_("net weight (kg)"), max_digits=9, decimal_places=3)
     gross_weight_kg = models.DecimalField(_("gross weight (kg)"), max_digits=9, decimal_places=3)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(
+        default=timezone.now, editable=False, verbose_name=_("created at")
+    )
 
     # Cached by config.refcache: bulk writes through this manager drop the cache too.
     objects = RefQuerySet.as_manager()
@@ -46,6 +49,7 @@ class GoodsItem(models.Model):
     class Meta:
         ordering = ["item_no"]
         verbose_name = _("goods item")
+        verbose_name_plural = _("goods items")
         constraints = [
             models.CheckConstraint(
                 condition=Q(gross_weight_kg__gte=F("net_weight_kg")),
@@ -82,6 +86,7 @@ class Warehouse(models.Model):
     class Meta:
         ordering = ["code"]
         verbose_name = _("warehouse")
+        verbose_name_plural = _("warehouses")
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
@@ -133,6 +138,7 @@ class Location(models.Model):
     class Meta:
         ordering = ["code"]
         verbose_name = _("location")
+        verbose_name_plural = _("locations")
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind__in=["supplier", "shopper", "loss"]) | Q(warehouse__isnull=False),
@@ -141,7 +147,8 @@ class Location(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name_en}"
+        name = self.name_en if get_language() == "en" else (self.name_zh or self.name_en)
+        return f"{self.code} {name}"
 
     @property
     def is_virtual(self) -> bool:
@@ -156,14 +163,19 @@ class Location(models.Model):
 class Balance(models.Model):
     """What is physically at a location, and how much of it is promised to orders."""
 
-    item = models.ForeignKey(GoodsItem, on_delete=models.PROTECT, related_name="balances")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="balances")
+    item = models.ForeignKey(
+        GoodsItem, on_delete=models.PROTECT, related_name="balances", verbose_name=_("goods item")
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="balances", verbose_name=_("location")
+    )
     on_hand = models.BigIntegerField(_("on hand"), default=0)
     reserved = models.BigIntegerField(_("reserved"), default=0)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("balance")
+        verbose_name_plural = _("balances")
         constraints = [
             models.UniqueConstraint(fields=["item", "location"], name="balance_item_location"),
             models.CheckConstraint(condition=Q(on_hand__gte=0), name="balance_on_hand_gte_0"),
@@ -193,7 +205,9 @@ class Move(models.Model):
         ADJUSTMENT = "adjustment", _("stocktake adjustment")
         RETURN = "return", _("return into bond")
 
-    item = models.ForeignKey(GoodsItem, on_delete=models.PROTECT, related_name="moves")
+    item = models.ForeignKey(
+        GoodsItem, on_delete=models.PROTECT, related_name="moves", verbose_name=_("goods item")
+    )
     quantity = models.PositiveBigIntegerField(_("quantity"))
     from_location = models.ForeignKey(
         Location, on_delete=models.PROTECT, related_name="moves_out", verbose_name=_("from")
@@ -210,6 +224,7 @@ class Move(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("stock move")
+        verbose_name_plural = _("stock moves")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="move_quantity_gt_0"),
             models.CheckConstraint(
@@ -240,17 +255,25 @@ class Reservation(models.Model):
 
     reference = models.CharField(_("order reference"), max_length=64)
     line_no = models.PositiveIntegerField(_("line"))
-    item = models.ForeignKey(GoodsItem, on_delete=models.PROTECT, related_name="reservations")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="reservations")
+    item = models.ForeignKey(
+        GoodsItem,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        verbose_name=_("goods item"),
+    )
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("location")
+    )
     quantity = models.PositiveBigIntegerField(_("quantity"))
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default="active")
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    close_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    closed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("closed at"))
+    close_reason = models.CharField(max_length=200, blank=True, verbose_name=_("why closed"))
 
     class Meta:
         verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
         constraints = [
             models.UniqueConstraint(fields=["reference", "line_no"], name="reservation_line"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="reservation_quantity_gt_0"),
@@ -278,6 +301,7 @@ class LedgerOperation(models.Model):
 
     class Meta:
         verbose_name = _("ledger operation")
+        verbose_name_plural = _("ledger operations")
         constraints = [
             models.UniqueConstraint(fields=["kind", "reference"], name="ledgeroperation_kind_ref")
         ]
@@ -289,8 +313,18 @@ class LedgerOperation(models.Model):
 class AccountBookRecord(models.Model):
     """One item's line in a warehouse's customs account book (itemRecordNo)."""
 
-    warehouse = models.ForeignKey(Warehouse, on_delete=models.PROTECT, related_name="book_records")
-    item = models.ForeignKey(GoodsItem, on_delete=models.PROTECT, related_name="book_records")
+    warehouse = models.ForeignKey(
+        Warehouse,
+        on_delete=models.PROTECT,
+        related_name="book_records",
+        verbose_name=_("warehouse"),
+    )
+    item = models.ForeignKey(
+        GoodsItem,
+        on_delete=models.PROTECT,
+        related_name="book_records",
+        verbose_name=_("goods item"),
+    )
     record_no = models.PositiveIntegerField(_("item record number"))
     declared_in = models.BigIntegerField(_("declared in"), default=0)
     written_off = models.BigIntegerField(_("written off"), default=0)
@@ -304,6 +338,7 @@ class AccountBookRecord(models.Model):
     class Meta:
         ordering = ["warehouse", "record_no"]
         verbose_name = _("account book record")
+        verbose_name_plural = _("account book records")
         constraints = [
             models.UniqueConstraint(fields=["warehouse", "item"], name="bookrecord_item"),
             models.UniqueConstraint(fields=["warehouse", "record_no"], name="bookrecord_no"),
@@ -325,11 +360,16 @@ class AccountBookEntry(models.Model):
         WRITE_OFF = "write_off", _("write-off (released inventory list)")
         RETURN = "return", _("return into bond")
 
-    record = models.ForeignKey(AccountBookRecord, on_delete=models.PROTECT, related_name="entries")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    quantity = models.PositiveBigIntegerField()
+    record = models.ForeignKey(
+        AccountBookRecord,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        verbose_name=_("account book record"),
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    quantity = models.PositiveBigIntegerField(_("quantity"))
     document_no = models.CharField(_("customs document number"), max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -354,28 +394,37 @@ class Stocktake(models.Model):
         POSTED = "posted", _("posted")
 
     reference = models.CharField(_("reference"), max_length=64, unique=True)
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="stocktakes")
-    state = models.CharField(max_length=8, choices=State.choices, default="open")
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, related_name="stocktakes", verbose_name=_("location")
+    )
+    state = models.CharField(
+        max_length=8, choices=State.choices, default="open", verbose_name=_("state")
+    )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
-    created_by = models.CharField(max_length=150)
-    created_at = models.DateTimeField(default=timezone.now)
-    posted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.CharField(max_length=150, verbose_name=_("created by"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    posted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("posted at"))
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("stocktake")
+        verbose_name_plural = _("stocktakes")
 
     def __str__(self) -> str:
         return self.reference
 
 
 class StocktakeLine(models.Model):
-    stocktake = models.ForeignKey(Stocktake, on_delete=models.CASCADE, related_name="lines")
-    item = models.ForeignKey(GoodsItem, on_delete=models.PROTECT)
+    stocktake = models.ForeignKey(
+        Stocktake, on_delete=models.CASCADE, related_name="lines", verbose_name=_("stocktake")
+    )
+    item = models.ForeignKey(GoodsItem, on_delete=models.PROTECT, verbose_name=_("goods item"))
     counted = models.PositiveBigIntegerField(_("counted"))
     expected = models.BigIntegerField(_("on hand when posted"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("stocktake line")
+        verbose_name_plural = _("stocktake lines")
         constraints = [
             models.UniqueConstraint(fields=["stocktake", "item"], name="stocktakeline_item")
         ]

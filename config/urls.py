@@ -7,6 +7,7 @@ from marketplace.forms import StaffLoginForm
 
 handler404 = "config.views.not_found"
 handler500 = "config.views.server_error"
+handler403 = "config.views.permission_denied"
 
 admin.site.site_header = "Bondport"
 admin.site.site_title = "Bondport"

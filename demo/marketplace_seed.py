@@ -29,6 +29,7 @@ from marketplace.models import (
     Shopper,
     TaxCategory,
 )
+from marketplace.roles import MERCHANT_STAFF_PERMISSIONS, PLATFORM_STAFF_PERMISSIONS
 from marketplace.selectors.shoppers import shopper_by_resident_id
 from marketplace.services.checkout import order_place
 from marketplace.services.shoppers import shopper_register
@@ -146,30 +147,15 @@ def _grant(group: Group, codenames: list[str]) -> None:
 
 
 def seed_merchant_staff() -> int:
-    """One staff login per approved merchant (see demo.roles), scoped to its listings."""
+    """One staff login per approved merchant (see demo.roles), scoped to its merchant."""
     User = get_user_model()
     created = 0
     merchant_group, new = Group.objects.get_or_create(name=MERCHANT_STAFF)
     created += new
-    _grant(merchant_group, ["view_listing", "change_listing", "view_merchant"])
+    _grant(merchant_group, MERCHANT_STAFF_PERMISSIONS)
     platform_group, new = Group.objects.get_or_create(name=PLATFORM_STAFF)
     created += new
-    _grant(
-        platform_group,
-        [
-            f"{action}_{model}"
-            for action in ("view", "add", "change")
-            for model in (
-                "merchant",
-                "merchantstaff",
-                "listing",
-                "taxcategory",
-                "category",
-                "brand",
-            )
-        ]
-        + ["view_shopper", "view_order"],
-    )
+    _grant(platform_group, PLATFORM_STAFF_PERMISSIONS)
     for code, *_rest, username in MERCHANTS:
         if not username:
             continue

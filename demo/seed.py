@@ -10,7 +10,7 @@ from bonded.models import GoodsItem, Location, Move, Warehouse
 from bonded.services import StockLine, stock_receive
 from demo import dispatch_seed, marketplace_seed
 from demo.catalog import demo_items
-from demo.roles import CUSTOMS_OFFICER, DEMO_USERS
+from demo.roles import CUSTOMS_OFFICER, DEMO_USERS, WAREHOUSE_OPERATOR
 
 WAREHOUSE = {
     "code": "ZZBLC",
@@ -55,6 +55,7 @@ def seed_staff() -> int:
             user.groups.add(group)
     _grant_customs_liaison()
     _grant_customs_officer()
+    _grant_warehouse_operator()
     return created
 
 
@@ -67,6 +68,25 @@ def _grant_customs_officer() -> None:
     names = [demo.username for demo in DEMO_USERS if demo.role == CUSTOMS_OFFICER]
     for user in get_user_model().objects.filter(username__in=names):
         user.groups.add(group)
+
+
+def _grant_warehouse_operator() -> None:
+    """The warehouse operator keeps the stock: reads the ledger, receives goods and counts
+    locations (stocktakes, whose lines pick the item by search, so goods items are readable)."""
+    group, _ = Group.objects.get_or_create(name=WAREHOUSE_OPERATOR)
+    bonded = Permission.objects.filter(content_type__app_label="bonded")
+    group.permissions.add(
+        *bonded.filter(codename__startswith="view_"),
+        *bonded.filter(
+            codename__in=[
+                "add_stocktake",
+                "change_stocktake",
+                "add_stocktakeline",
+                "change_stocktakeline",
+                "delete_stocktakeline",
+            ]
+        ),
+    )
 
 
 def _grant_customs_liaison() -> None:

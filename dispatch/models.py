@@ -240,15 +240,17 @@ class SandboxParcel(models.Model):
     """The sandbox courier's own records (a third party in spirit): what it collected and
     whether it has told us about the delivery."""
 
-    logistics_no = models.CharField(max_length=40, unique=True)
-    order_no = models.CharField(max_length=32)
-    consignee = models.CharField(max_length=50, blank=True)
-    weight_kg = models.DecimalField(max_digits=9, decimal_places=3)
-    callback_url = models.CharField(max_length=300)
-    collected_at = models.DateTimeField(default=timezone.now)
-    delivered_at = models.DateTimeField(null=True, blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
-    notify_attempts = models.PositiveIntegerField(default=0)
+    logistics_no = models.CharField(max_length=40, unique=True, verbose_name=_("waybill number"))
+    order_no = models.CharField(max_length=32, verbose_name=_("order number"))
+    consignee = models.CharField(max_length=50, blank=True, verbose_name=_("consignee"))
+    weight_kg = models.DecimalField(max_digits=9, decimal_places=3, verbose_name=_("weight (kg)"))
+    callback_url = models.CharField(max_length=300, verbose_name=_("callback URL"))
+    collected_at = models.DateTimeField(default=timezone.now, verbose_name=_("collected at"))
+    delivered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("delivered at"))
+    notified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("notified at"))
+    notify_attempts = models.PositiveIntegerField(
+        default=0, verbose_name=_("notification attempts")
+    )
 
     class Meta:
         verbose_name = _("sandbox courier parcel")

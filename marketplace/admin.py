@@ -4,6 +4,7 @@ merchant's listings. State changes (approve, suspend) go through the services.""
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.admin_scope import MerchantScopedAdmin
 from marketplace.errors import MarketplaceError
 from marketplace.models import (
     Brand,
@@ -23,17 +24,17 @@ def _actor(request) -> str:
 
 
 @admin.register(Merchant)
-class MerchantAdmin(admin.ModelAdmin):
+class MerchantAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     list_display = ["code", "name", "country", "status", "status_changed_at"]
     list_filter = ["status", "country"]
     search_fields = ["code", "name"]
     readonly_fields = ["status", "status_reason", "status_changed_at", "status_changed_by"]
     actions = ["approve", "suspend"]
 
-    def get_queryset(self, request):
-        merchants = super().get_queryset(request)
-        own = merchant_for_staff(request.user)
-        return merchants.filter(pk=own.pk) if own else merchants
+    merchant_lookup = "pk"
+
+    def scope(self, queryset, merchant):
+        return queryset.filter(pk=merchant.pk)
 
     def _run(self, request, queryset, action, done_message):
         done = 0
@@ -100,17 +101,12 @@ class BrandAdmin(admin.ModelAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(admin.ModelAdmin):
+class ListingAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     list_display = ["item", "merchant", "price", "category", "brand", "is_active"]
     list_filter = ["is_active", "category", "merchant"]
     list_select_related = ["item", "merchant", "category", "brand"]
     search_fields = ["item__item_no", "item__barcode", "item__name_zh", "item__name_en"]
     raw_id_fields = ["item"]
-
-    def get_queryset(self, request):
-        listings = super().get_queryset(request)
-        own = merchant_for_staff(request.user)
-        return listings.filter(merchant=own) if own else listings
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         own = merchant_for_staff(request.user)
@@ -151,5 +147,6 @@ class ShopperAdmin(admin.ModelAdmin):
     # the full number in the URL and the access logs. The kiosk looks IDs up by POST.
 
 
-# Orders, payments and refunds: their own module (state changes through services only).
-from marketplace import admin_orders  # noqa: E402, F401
+# Orders, payments and refunds; stock, returns and settlement: their own modules
+# (state changes through services only).
+from marketplace import admin_merchant, admin_orders  # noqa: E402, F401

@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
 from customs import selectors as customs_selectors
+from marketplace.admin_scope import MerchantScopedAdmin
 from marketplace.models import Order, OrderEvent, OrderLine, Payment, Refund
-from marketplace.selectors.merchants import merchant_for_staff
 from marketplace.services.clearance import order_sync_clearance
 from marketplace.services.orders import order_cancel
 from marketplace.services.payments import refund_execute
@@ -68,7 +68,7 @@ class PaymentInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     list_display = ["number", "shopper", "merchant", "state", "delivery_mode", "total_display",
                     "clearance_state", "flagged", "created_at"]  # fmt: skip
     list_filter = ["state", "delivery_mode", "flagged", "clearance_state"]
@@ -77,11 +77,6 @@ class OrderAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Order._meta.fields] + ["clearance"]
     inlines = [OrderLineInline, OrderEventInline, PaymentInline]
     actions = ["cancel_orders", "sync_clearance", "retry_refunds"]
-
-    def get_queryset(self, request):
-        orders = super().get_queryset(request)
-        own = merchant_for_staff(request.user)
-        return orders.filter(merchant=own) if own else orders
 
     def has_add_permission(self, request):
         return False
@@ -148,15 +143,15 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     list_display = ["payment", "amount", "state", "reason", "created_at", "done_at"]
     list_filter = ["state"]
     readonly_fields = ["payment", "amount", "state", "reason", "created_at", "done_at", "error"]
 
+    merchant_lookup = "payment__order__merchant"
+
     def get_queryset(self, request):
-        refunds = super().get_queryset(request).select_related("payment__order")
-        own = merchant_for_staff(request.user)
-        return refunds.filter(payment__order__merchant=own) if own else refunds
+        return super().get_queryset(request).select_related("payment__order")
 
     def has_add_permission(self, request):
         return False

@@ -16,7 +16,7 @@ from pickup.selectors import order_journey, pickup_order_for_user
 from pickup.services import pickup_code_check, pickup_handover, pickup_identity_check
 from pickup.services.codes import code_for, pickup_code_issue
 from pickup.services.handover import order_items
-from pickup.services.walkin import walkin_order, walkin_register
+from pickup.services.walkin import walkin_cart, walkin_order, walkin_register
 
 
 class KioskApi(APIView):
@@ -52,6 +52,7 @@ def _order_payload(order) -> dict:
     return {
         "order_no": order.number,
         "state": order.state,
+        "state_display": order.get_state_display(),  # the words people read; state is a code
         "counter_code": order.counter_code,
         "shopper_name": order.shopper.real_name,
         "shopper_masked_id": order.shopper.masked_id,
@@ -63,6 +64,7 @@ def _order_payload(order) -> dict:
 class OrderOutput(serializers.Serializer):
     order_no = serializers.CharField()
     state = serializers.CharField()
+    state_display = serializers.CharField()
     counter_code = serializers.CharField()
     shopper_name = serializers.CharField()
     shopper_masked_id = serializers.CharField()
@@ -218,6 +220,8 @@ class WalkinOrderApi(KioskApi):
         pay_url = serializers.CharField()
         pay_qr_svg = serializers.CharField()
         pickup_code = serializers.CharField()
+        total = serializers.CharField(help_text="what the shopper pays, yuan with 2 decimals")
+        tax_total = serializers.CharField()
 
         class Meta:
             ref_name = "KioskWalkinPlaced"
@@ -240,10 +244,67 @@ class WalkinOrderApi(KioskApi):
                     "pay_url": p.pay_url,
                     "pay_qr_svg": qr_svg(p.pay_url, box_size=6),
                     "pickup_code": code_for(p.order.pickup_code),
+                    "total": f"{p.order.total:.2f}",
+                    "tax_total": f"{p.order.tax_total:.2f}",
                 }
                 for p in placed
             ],
             status=201,
+        )
+
+
+class WalkinCartApi(KioskApi):
+    """The walk-in cart priced as it grows: every scan posts the whole list of barcodes."""
+
+    class Input(serializers.Serializer):
+        resident_id = serializers.CharField(max_length=18, required=False, allow_blank=True)
+        barcodes = serializers.ListField(
+            child=serializers.CharField(max_length=32), allow_empty=False, max_length=200
+        )
+
+        class Meta:
+            ref_name = "KioskWalkinCartInput"
+
+    class LineOutput(serializers.Serializer):
+        barcode = serializers.CharField(source="listing.item.barcode")
+        name_zh = serializers.CharField(source="listing.item.name_zh")
+        name_en = serializers.CharField(source="listing.item.name_en")
+        quantity = serializers.IntegerField()
+        unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+        value = serializers.DecimalField(max_digits=12, decimal_places=2)
+        tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+        class Meta:
+            ref_name = "KioskWalkinCartLine"
+
+    class Output(serializers.Serializer):
+        lines = serializers.ListField(child=serializers.DictField())
+        goods_value = serializers.DecimalField(max_digits=12, decimal_places=2)
+        tax_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+        total = serializers.DecimalField(max_digits=12, decimal_places=2)
+        problems = serializers.ListField(child=serializers.CharField())
+
+        class Meta:
+            ref_name = "KioskWalkinCart"
+
+    @extend_schema(request=Input, responses=Output, summary="Price the walk-in cart")
+    def post(self, request):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        resident_id = data.validated_data.get("resident_id") or ""
+        shopper = shopper_by_resident_id(resident_id) if resident_id else None
+        preview = walkin_cart(
+            kiosk=self.kiosk, shopper=shopper, barcodes=data.validated_data["barcodes"]
+        )
+        lines = [line for order in preview.orders for line in order.lines]
+        return Response(
+            {
+                "lines": self.LineOutput(lines, many=True).data,
+                "goods_value": f"{sum(o.goods_value for o in preview.orders):.2f}",
+                "tax_total": f"{preview.tax_total:.2f}",
+                "total": f"{preview.total:.2f}",
+                "problems": preview.problems,
+            }
         )
 
 

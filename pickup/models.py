@@ -60,7 +60,9 @@ class PickupCode(models.Model):
     code_hash = models.CharField(_("code hash"), max_length=64, editable=False)
     # Keyed hash of the digits alone: the index a kiosk looks a typed code up by (uncollected
     # codes never share digits, by constraint, so it names one order); code_hash then confirms it.
-    digits_hash = models.CharField(max_length=64, editable=False, db_index=True, default="")
+    digits_hash = models.CharField(
+        max_length=64, editable=False, db_index=True, default="", verbose_name=_("code hash")
+    )
     created_at = models.DateTimeField(_("issued at"), default=timezone.now, editable=False)
     used_at = models.DateTimeField(_("collected at"), null=True, blank=True, editable=False)
     used_by = models.ForeignKey(

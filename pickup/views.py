@@ -28,6 +28,10 @@ def _ui_strings() -> dict[str, str]:
         "unknown_barcode": _("Unknown barcode"),
         "registered": _("Registered"),
         "collect_now": _("Collect now"),
+        "remove_one": _("Remove one"),
+        "remove_one_of": _("Remove one: %(name)s"),
+        "to_pay": _("To pay"),
+        "incl_tax": _("incl. import tax"),
     }
 
 

@@ -9,6 +9,10 @@ from django.utils.translation import pgettext_lazy
 
 
 class OrderClearance(models.Model):
+    class Delivery(models.TextChoices):
+        PICKUP = "pickup", _("counter pickup")
+        DELIVERY = "delivery", _("domestic delivery")
+
     class State(models.TextChoices):
         FILING = "filing", _("Filing order, payment and waybill")
         DECLARED = "declared", _("Inventory list declared")
@@ -20,16 +24,28 @@ class OrderClearance(models.Model):
 
     order_no = models.CharField(_("order number"), max_length=64, unique=True)
     ebc_code = models.CharField(_("merchant code"), max_length=18, db_index=True)
-    state = models.CharField(max_length=16, choices=State.choices, default="filing", db_index=True)
+    state = models.CharField(
+        max_length=16,
+        choices=State.choices,
+        default="filing",
+        db_index=True,
+        verbose_name=_("state"),
+    )
     reason = models.CharField(_("why"), max_length=500, blank=True)
-    delivery_mode = models.CharField(max_length=16)
-    destination_code = models.CharField(max_length=32)
-    ciq_required = models.BooleanField(default=False)
+    delivery_mode = models.CharField(_("delivery"), max_length=16, choices=Delivery.choices)
+    destination_code = models.CharField(
+        max_length=32, verbose_name=_("goods go to (bonded location)")
+    )
+    ciq_required = models.BooleanField(
+        default=False, verbose_name=_("inspection and quarantine required")
+    )
     invt_no = models.CharField(_("inventory list number"), max_length=64, blank=True)
     goods_released_at = models.DateTimeField(_("goods moved out of bond"), null=True, blank=True)
-    release_error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    state_changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    release_error = models.CharField(max_length=500, blank=True, verbose_name=_("release error"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    state_changed_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("state changed at")
+    )
     # Facts kept for supervision statistics (one row per order: the dashboard's fact table).
     goods_value = models.DecimalField(
         _("goods value"), max_digits=14, decimal_places=2, default=Decimal("0")
@@ -41,6 +57,7 @@ class OrderClearance(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("order clearance")
+        verbose_name_plural = _("order clearances")
         indexes = [
             # Dashboard ranges: by time, and by merchant then time (merchant staff scope).
             models.Index(fields=["created_at"], name="clearance_created"),
@@ -55,13 +72,20 @@ class OrderClearance(models.Model):
 class ClearanceEvent(models.Model):
     """Append-only history: every change of an order's clearance with its reason."""
 
-    clearance = models.ForeignKey(OrderClearance, on_delete=models.CASCADE, related_name="events")
-    from_state = models.CharField(max_length=16)
-    to_state = models.CharField(max_length=16)
-    reason = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    clearance = models.ForeignKey(
+        OrderClearance,
+        on_delete=models.CASCADE,
+        related_name="events",
+        verbose_name=_("order clearance"),
+    )
+    from_state = models.CharField(max_length=16, verbose_name=_("from state"))
+    to_state = models.CharField(max_length=16, verbose_name=_("to state"))
+    reason = models.CharField(max_length=500, blank=True, verbose_name=_("reason"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
+        verbose_name = _("clearance event")
+        verbose_name_plural = _("clearance events")
         ordering = ["created_at", "id"]
         # Supervision: holds (and other transitions) of a date range.
         indexes = [models.Index(fields=["to_state", "created_at"], name="clearanceevent_to_at")]

@@ -15,13 +15,13 @@ def new_guid() -> str:
 
 class Declaration(models.Model):
     class Kind(models.TextChoices):
-        ORDER = "order", "CEB311 order"
-        PAYMENT = "payment", "CEB411 payment"
-        WAYBILL = "waybill", "CEB511 waybill"
-        WAYBILL_STATUS = "waybill_status", "CEB513 waybill status"
-        INVENTORY = "inventory", "CEB621 inventory list"
-        CANCEL = "cancel", "CEB623 cancellation"
-        RETURN = "return", "CEB625 return"
+        ORDER = "order", _("CEB311 order")
+        PAYMENT = "payment", _("CEB411 payment")
+        WAYBILL = "waybill", _("CEB511 waybill")
+        WAYBILL_STATUS = "waybill_status", _("CEB513 waybill status")
+        INVENTORY = "inventory", _("CEB621 inventory list")
+        CANCEL = "cancel", _("CEB623 cancellation")
+        RETURN = "return", _("CEB625 return")
 
     class Authority(models.TextChoices):
         CUSTOMS = "customs", _("customs")
@@ -51,7 +51,9 @@ class Declaration(models.Model):
         "return": "CEB625",
     }
 
-    guid = models.CharField(max_length=36, unique=True, default=new_guid, editable=False)
+    guid = models.CharField(
+        max_length=36, unique=True, default=new_guid, editable=False, verbose_name=_("message GUID")
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     authority = models.CharField(
         _("authority"), max_length=8, choices=Authority.choices, default="customs"
@@ -65,29 +67,36 @@ class Declaration(models.Model):
     )
     ebc_code = models.CharField(_("merchant code"), max_length=18, db_index=True)
     payload = models.JSONField(_("filed data (without resident ID)"))
-    fingerprint = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64, verbose_name=_("content fingerprint"))
     id_number = EncryptedTextField(_("resident ID (encrypted)"), blank=True, null=True)
-    id_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    id_hash = models.CharField(max_length=64, blank=True, db_index=True, verbose_name=_("ID hash"))
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default="pending", db_index=True
     )
     return_status = models.IntegerField(_("last return status"), null=True, blank=True)
     return_info = models.CharField(_("last return info"), max_length=500, blank=True)
-    flagged_for_inspection = models.BooleanField(default=False)
-    attempts = models.PositiveIntegerField(default=0)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    lease_token = models.CharField(max_length=32, blank=True)
-    last_error = models.CharField(max_length=500, blank=True)
+    flagged_for_inspection = models.BooleanField(
+        default=False, verbose_name=_("flagged for inspection")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    lease_until = models.DateTimeField(null=True, blank=True, verbose_name=_("leased until"))
+    lease_token = models.CharField(max_length=32, blank=True, verbose_name=_("lease token"))
+    last_error = models.CharField(max_length=500, blank=True, verbose_name=_("last error"))
     message = models.ForeignKey(
         "customs.GatewayMessage",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="declarations",
+        verbose_name=_("message"),
     )
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    state_changed_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    state_changed_at = models.DateTimeField(
+        default=timezone.now, verbose_name=_("state changed at")
+    )
     # Overdue: accepted but no new receipt for CUSTOMS_RECEIPT_OVERDUE_SECONDS (services.overdue).
     status_queries = models.PositiveIntegerField(_("status queries"), default=0)
     resends = models.PositiveIntegerField(_("re-sent"), default=0)
@@ -104,6 +113,7 @@ class Declaration(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("declaration")
+        verbose_name_plural = _("declarations")
         constraints = [
             models.UniqueConstraint(
                 fields=["kind", "authority", "order_no", "business_no"], name="declaration_once"
@@ -157,19 +167,22 @@ class DeclaredLine(models.Model):
 class GatewayMessage(models.Model):
     """One HTTP message to a gateway; it may carry a batch of declarations of one type."""
 
-    guid = models.CharField(max_length=36, unique=True, default=new_guid, editable=False)
-    message_type = models.CharField(max_length=8)
-    authority = models.CharField(max_length=8)
+    guid = models.CharField(
+        max_length=36, unique=True, default=new_guid, editable=False, verbose_name=_("message GUID")
+    )
+    message_type = models.CharField(max_length=8, verbose_name=_("message type"))
+    authority = models.CharField(max_length=8, verbose_name=_("authority"))
     xml = models.TextField(_("XML (resident IDs masked)"))
-    record_count = models.PositiveIntegerField(default=0)
-    http_status = models.IntegerField(null=True, blank=True)
-    response = models.TextField(blank=True)
-    error = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    record_count = models.PositiveIntegerField(default=0, verbose_name=_("records"))
+    http_status = models.IntegerField(null=True, blank=True, verbose_name=_("HTTP status"))
+    response = models.TextField(blank=True, verbose_name=_("response"))
+    error = models.CharField(max_length=500, blank=True, verbose_name=_("error"))
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("gateway message")
+        verbose_name_plural = _("gateway messages")
 
     def __str__(self) -> str:
         return f"{self.message_type} {self.guid} x{self.record_count}"
@@ -185,27 +198,36 @@ class Receipt(models.Model):
         OFFICER = "officer", _("inspection decision")
         QUERY = "query", _("status query")
 
-    guid = models.CharField(max_length=64, unique=True)
-    source = models.CharField(max_length=16, choices=Source.choices)
-    authority = models.CharField(max_length=8)
+    guid = models.CharField(max_length=64, unique=True, verbose_name=_("receipt GUID"))
+    source = models.CharField(max_length=16, choices=Source.choices, verbose_name=_("source"))
+    authority = models.CharField(max_length=8, verbose_name=_("authority"))
     declaration = models.ForeignKey(
-        Declaration, on_delete=models.CASCADE, null=True, blank=True, related_name="receipts"
+        Declaration,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="receipts",
+        verbose_name=_("declaration"),
     )
-    decl_guid = models.CharField(max_length=36, db_index=True)
-    order_no = models.CharField(max_length=64, db_index=True)
-    return_status = models.IntegerField()
-    return_info = models.CharField(max_length=500, blank=True)
-    return_time = models.DateTimeField()
-    invt_no = models.CharField(max_length=64, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
-    applied_at = models.DateTimeField(null=True, blank=True)
+    decl_guid = models.CharField(max_length=36, db_index=True, verbose_name=_("declaration GUID"))
+    order_no = models.CharField(max_length=64, db_index=True, verbose_name=_("order number"))
+    return_status = models.IntegerField(_("return status"))
+    return_info = models.CharField(max_length=500, blank=True, verbose_name=_("return info"))
+    return_time = models.DateTimeField(_("return time"))
+    invt_no = models.CharField(max_length=64, blank=True, verbose_name=_("inventory list number"))
+    received_at = models.DateTimeField(default=timezone.now, verbose_name=_("received at"))
+    applied_at = models.DateTimeField(null=True, blank=True, verbose_name=_("applied at"))
     outcome = models.CharField(
-        max_length=32, blank=True, help_text=_("applied, stale (changed nothing), unknown")
+        max_length=32,
+        blank=True,
+        help_text=_("applied, stale (changed nothing), unknown"),
+        verbose_name=_("outcome"),
     )
 
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
         indexes = [models.Index(fields=["applied_at"], name="receipt_unapplied")]
 
     def __str__(self) -> str:

@@ -30,7 +30,7 @@ class Enterprise(models.Model):
     country = models.CharField(_("country"), max_length=2, blank=True)
     suspended = models.BooleanField(_("suspended"), default=False)
     suspended_reason = models.CharField(_("why suspended"), max_length=300, blank=True)
-    registered_at = models.DateTimeField(default=timezone.now)
+    registered_at = models.DateTimeField(default=timezone.now, verbose_name=_("registered at"))
     # Differentiated management: the grade picks the pre-audit's inspection rate.
     risk_grade = models.CharField(
         _("risk grade (computed)"), max_length=1, choices=Grade.choices, default=Grade.B
@@ -51,6 +51,7 @@ class Enterprise(models.Model):
     class Meta:
         ordering = ["role", "code"]
         verbose_name = _("registered enterprise")
+        verbose_name_plural = _("registered enterprises")
         constraints = [
             models.UniqueConstraint(fields=["role", "code"], name="enterprise_role_code"),
         ]
@@ -76,6 +77,7 @@ class PositiveListEdition(models.Model):
     class Meta:
         ordering = ["-valid_from"]
         verbose_name = _("positive list edition")
+        verbose_name_plural = _("positive list editions")
 
     def __str__(self) -> str:
         return self.name
@@ -83,7 +85,10 @@ class PositiveListEdition(models.Model):
 
 class PositiveListEntry(models.Model):
     edition = models.ForeignKey(
-        PositiveListEdition, on_delete=models.CASCADE, related_name="entries"
+        PositiveListEdition,
+        on_delete=models.CASCADE,
+        related_name="entries",
+        verbose_name=_("positive list edition"),
     )
     hs_code = models.CharField(
         _("HS code"), max_length=10, help_text=_("8- or 10-digit tariff line; 8 digits match all")

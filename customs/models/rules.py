@@ -14,9 +14,9 @@ class RiskRule(models.Model):
         EX_POST = "ex_post", _("ex-post (history)")
 
     code = models.SlugField(_("code"), max_length=64, unique=True)
-    stage = models.CharField(max_length=16, choices=Stage.choices)
-    description = models.CharField(max_length=300)
-    enabled = models.BooleanField(default=True)
+    stage = models.CharField(max_length=16, choices=Stage.choices, verbose_name=_("stage"))
+    description = models.CharField(max_length=300, verbose_name=_("description"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
     params = models.JSONField(_("thresholds"), default=dict, blank=True)
 
     # Cached by config.refcache: bulk writes through this manager drop the cache too.
@@ -25,26 +25,34 @@ class RiskRule(models.Model):
     class Meta:
         ordering = ["stage", "code"]
         verbose_name = _("risk rule")
+        verbose_name_plural = _("risk rules")
 
     def __str__(self) -> str:
         return self.code
 
 
 class RiskHit(models.Model):
-    rule_code = models.CharField(max_length=64, db_index=True)
-    stage = models.CharField(max_length=16)
+    rule_code = models.CharField(max_length=64, db_index=True, verbose_name=_("rule"))
+    stage = models.CharField(max_length=16, verbose_name=_("stage"))
     subject = models.CharField(
         _("subject"), max_length=128, help_text=_("order number, merchant code or masked ID")
     )
-    order_no = models.CharField(max_length=64, blank=True, db_index=True)
-    ebc_code = models.CharField(max_length=18, blank=True, db_index=True)
-    reason = models.CharField(max_length=500)
-    fingerprint = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    order_no = models.CharField(
+        max_length=64, blank=True, db_index=True, verbose_name=_("order number")
+    )
+    ebc_code = models.CharField(
+        max_length=18, blank=True, db_index=True, verbose_name=_("merchant code")
+    )
+    reason = models.CharField(max_length=500, verbose_name=_("reason"))
+    fingerprint = models.CharField(max_length=64, unique=True, verbose_name=_("fingerprint"))
+    created_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("created at")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("risk hit")
+        verbose_name_plural = _("risk hits")
         indexes = [models.Index(fields=["ebc_code", "created_at"], name="riskhit_ebc_created")]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 from marketplace.models.carts import CartItem
 from marketplace.models.catalog import Brand, Category, Listing, TaxCategory
+from marketplace.models.merchant_views import MerchantStock, ReturnRequest, Settlement
 from marketplace.models.merchants import Merchant, MerchantStaff
 from marketplace.models.orders import Order, OrderEvent, OrderLine
 from marketplace.models.payments import NotificationNonce, Payment, Refund, SandboxCharge
@@ -15,13 +16,16 @@ __all__ = [
     "Listing",
     "Merchant",
     "MerchantStaff",
+    "MerchantStock",
     "NotificationNonce",
     "Order",
     "OrderEvent",
     "OrderLine",
     "Payment",
     "Refund",
+    "ReturnRequest",
     "SandboxCharge",
+    "Settlement",
     "Shopper",
     "TaxCategory",
 ]

@@ -65,7 +65,24 @@
       else el.textContent = v;
     });
   }
-  function itemName(item) { return LANG === "en" ? item.name_en : item.name_zh; }
+  function itemName(item) { return LANG === "en" ? (item.name_en || item.name_zh) : (item.name_zh || item.name_en); }
+  function yuan(amount) { return "¥" + Number(amount).toFixed(2); }
+  function cell(tr, value, className) {
+    var td = document.createElement("td");
+    if (value instanceof Node) td.appendChild(value); else td.textContent = value;
+    if (className) td.className = className;
+    tr.appendChild(td);
+    return td;
+  }
+  function removeButton(action, code, name) {
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "secondary small"; b.dataset.action = action; b.dataset.barcode = code;
+    b.textContent = "−1";
+    b.title = UI.remove_one;
+    b.setAttribute("aria-label", UI.remove_one_of.replace("%(name)s", name));
+    return b;
+  }
+  function mask(id) { id = id || ""; return id.replace(/.(?=.{4})/g, "*"); }
 
   function showJourney(journey) {
     var items = document.querySelectorAll("#journey li");
@@ -77,16 +94,24 @@
     });
   }
 
+  /* Start over keeps the walk-in shopper (name, masked ID): only "Next shopper" forgets them,
+     so a wrong scan never means typing the name, ID and mobile again. */
   function reset() {
     if (state.poll) clearInterval(state.poll);
-    state = { scans: {}, cart: [] };
+    var shopper = state.shopper || null;
+    state = { scans: {}, cart: [], shopper: shopper };
     root.querySelectorAll("form").forEach(function (f) { f.reset(); });
-    root.querySelectorAll(".items tbody, .cart, .pay-orders").forEach(function (el) { el.innerHTML = ""; });
+    root.querySelectorAll(".items tbody, .pay-orders, .problems").forEach(function (el) { el.innerHTML = ""; });
+    renderCart(null);
     showJourney([]);
     say("");
     showStage("collect", "code");
-    showStage("walkin", "register");
+    if (shopper) {
+      fill(document.querySelector("#walkin [data-stage=order]"), { walkin_name: shopper.name, walkin_masked_id: shopper.masked_id });
+      showStage("walkin", "order");
+    } else showStage("walkin", "register");
   }
+  function newShopper() { state.shopper = null; reset(); }
 
   /* --- 5 Collect ------------------------------------------------------------------------ */
   function renderItems() {
@@ -102,9 +127,10 @@
       var tr = document.createElement("tr");
       tr.className = n === item.quantity ? "ok" : "missing";
       if (n !== item.quantity) ok = false;
-      [itemName(item) + " (" + item.barcode + ")", item.quantity, n].forEach(function (v) {
-        var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
-      });
+      cell(tr, itemName(item) + " (" + item.barcode + ")");
+      cell(tr, item.quantity, "num");
+      cell(tr, n, "num");
+      cell(tr, n ? removeButton("unscan", item.barcode, itemName(item)) : "");
       body.appendChild(tr);
     });
     Object.keys(state.scans).forEach(function (code) {
@@ -112,9 +138,10 @@
         ok = false;
         var tr = document.createElement("tr");
         tr.className = "extra";
-        [UI.extra + " (" + code + ")", 0, state.scans[code]].forEach(function (v) {
-          var td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
-        });
+        cell(tr, UI.extra + " (" + code + ")");
+        cell(tr, 0, "num");
+        cell(tr, state.scans[code], "num");
+        cell(tr, removeButton("unscan", code, code));
         body.appendChild(tr);
       }
     });
@@ -159,6 +186,15 @@
     renderItems();
   }
 
+  function unscan(code) {
+    if (!state.scans[code]) return;
+    state.scans[code] -= 1;
+    if (!state.scans[code]) delete state.scans[code];
+    renderItems();
+    say("");
+    focusScan();
+  }
+
   function confirm() {
     if (state.busy || !renderItems()) return;
     state.busy = true;
@@ -186,28 +222,85 @@
 
   /* --- 1-4 Walk-in ------------------------------------------------------------------------ */
   function register(form, existing) {
-    var body = { real_name: form.real_name.value, resident_id: form.resident_id.value.trim().toUpperCase(), mobile: form.mobile.value };
-    var next = function () { state.residentId = body.resident_id; form.reset(); showStage("walkin", "order"); };
-    if (existing) { if (body.resident_id) next(); return; }
+    var body = { real_name: form.real_name.value.trim(), resident_id: form.resident_id.value.trim().toUpperCase(), mobile: form.mobile.value.trim() };
+    var next = function (name, masked) {
+      state.shopper = { name: name, masked_id: masked, resident_id: body.resident_id };
+      form.reset();
+      fill(document.querySelector("#walkin [data-stage=order]"), { walkin_name: name, walkin_masked_id: masked });
+      showStage("walkin", "order");
+    };
+    if (existing) { if (body.resident_id) next(body.real_name, mask(body.resident_id)); return; }
+    // On a refusal the form keeps what was typed: correct one field, not all three.
     call("POST", "walkin/shoppers", body).then(function (shopper) {
       say(UI.registered + ": " + shopper.real_name + " " + shopper.masked_id, "ok");
-      next();
+      next(shopper.real_name, shopper.masked_id);
     }, fail);
+  }
+
+  function renderCart(preview) {
+    var stage = document.querySelector("#walkin [data-stage=order]");
+    var body = stage.querySelector(".cart tbody");
+    body.innerHTML = "";
+    stage.querySelector(".cart tfoot").hidden = !preview;
+    stage.querySelector(".cart-empty").hidden = !!preview;
+    stage.querySelector("[data-action=place]").disabled = !preview || (preview.problems || []).length > 0;
+    var problems = stage.querySelector(".problems");
+    problems.innerHTML = "";
+    if (!preview) return;
+    preview.lines.forEach(function (line) {
+      var tr = document.createElement("tr");
+      cell(tr, itemName(line));
+      cell(tr, yuan(line.unit_price), "num");
+      cell(tr, line.quantity, "num");
+      cell(tr, yuan(line.value), "num");
+      cell(tr, yuan(line.tax), "num");
+      cell(tr, removeButton("unshelf", line.barcode, itemName(line)));
+      body.appendChild(tr);
+    });
+    stage.querySelectorAll("[data-total]").forEach(function (td) { td.textContent = yuan(preview[td.dataset.total]); });
+    (preview.problems || []).forEach(function (text) {
+      var li = document.createElement("li"); li.textContent = text; problems.appendChild(li);
+    });
+  }
+  function price(barcodes) {
+    if (!barcodes.length) { state.cart = []; renderCart(null); return Promise.resolve(); }
+    return call("POST", "walkin/cart", { resident_id: state.shopper ? state.shopper.resident_id : "", barcodes: barcodes }).then(function (preview) {
+      state.cart = barcodes;
+      renderCart(preview);
+    });
   }
   function shelf(form) {
     var code = form.barcode.value.trim();
     form.reset();
     if (!code) return;
-    state.cart.push(code);
-    var li = document.createElement("li"); li.textContent = code;
-    root.querySelector(".cart").appendChild(li);
+    // Priced at once: an unknown barcode is refused now, not when the order is placed.
+    // Scans queue one after another, so a fast scanner never loses a unit.
+    queue(function () {
+      return price(state.cart.concat([code])).then(function () { say(""); }, function (e) {
+        say(e.data && e.data.code === "barcode_unknown" ? UI.unknown_barcode + " " + code + ": " + e.message : e.message, "error");
+        focusScan();
+      });
+    });
+  }
+  function unshelf(code) {
+    queue(function () {
+      var at = state.cart.lastIndexOf(code);
+      if (at < 0) return null;
+      var rest = state.cart.slice(0, at).concat(state.cart.slice(at + 1));
+      return price(rest).then(function () { say(""); focusScan(); }, fail);
+    });
+  }
+  function queue(step) {
+    var mine = state;
+    state.queue = (state.queue || Promise.resolve()).then(function () {
+      return mine === state ? step() : null;  // dropped after a reset
+    });
   }
   function place() {
-    if (!state.cart.length || state.busy) return;
+    if (!state.cart.length || state.busy || !state.shopper) return;
     state.busy = true;
-    call("POST", "walkin/orders", { resident_id: state.residentId, barcodes: state.cart }).then(function (orders) {
+    call("POST", "walkin/orders", { resident_id: state.shopper.resident_id, barcodes: state.cart }).then(function (orders) {
       state.busy = false;
-      state.residentId = null;
       var box = root.querySelector(".pay-orders");
       box.innerHTML = "";
       orders.forEach(function (o) {
@@ -216,9 +309,16 @@
         div.dataset.orderNo = o.order_no;
         var qr = document.createElement("div"); qr.className = "qr"; qr.innerHTML = o.pay_qr_svg;
         var h = document.createElement("h2"); h.textContent = o.order_no;
+        var side = document.createElement("div"); side.className = "pay-side";
+        var label = document.createElement("p"); label.className = "amount-label"; label.textContent = UI.to_pay;
+        var amount = document.createElement("p"); amount.className = "amount"; amount.textContent = yuan(o.total);
+        var tax = document.createElement("p"); tax.className = "amount-tax"; tax.textContent = UI.incl_tax + " " + yuan(o.tax_total);
         var st = document.createElement("p"); st.className = "state"; st.textContent = UI.waiting;
         var code = document.createElement("p"); code.className = "pickup-code"; code.textContent = o.pickup_code; code.hidden = true;
-        div.append(h, qr, st, code);
+        side.append(label, amount, tax, st, code);
+        var body = document.createElement("div"); body.className = "pay-body";
+        body.append(qr, side);
+        div.append(h, body);
         box.appendChild(div);
       });
       showStage("walkin", "pay");
@@ -233,7 +333,7 @@
           if (!div) return;
           showJourney(order.journey);
           var released = order.state === "released";
-          div.querySelector(".state").textContent = released ? UI.ready : UI.waiting + " · " + order.state;
+          div.querySelector(".state").textContent = released ? UI.ready : UI.waiting + " · " + order.state_display;
           div.querySelector(".pickup-code").hidden = !released;
           if (released && !div.classList.contains("ready")) {
             div.classList.add("ready");
@@ -256,6 +356,7 @@
     event.preventDefault();
     var form = event.target;
     var actions = { lookup: lookup, identity: identity, scan: scan, shelf: shelf };
+    if (!form.dataset.action) return;
     if (form.dataset.action === "register") {
       var existing = event.submitter && event.submitter.name === "existing";
       register(form, existing);
@@ -269,6 +370,10 @@
     else if (button.dataset.action === "reset") reset();
     else if (button.dataset.action === "print") window.print();
     else if (button.dataset.action === "place") place();
+    else if (button.dataset.action === "unscan") unscan(button.dataset.barcode);
+    else if (button.dataset.action === "unshelf") unshelf(button.dataset.barcode);
+    else if (button.dataset.action === "new-shopper") newShopper();
+    else if (button.dataset.key) keypad(button.dataset.key);
     else if (button.dataset.action === "collect-now") {
       var code = button.dataset.code;
       setMode("collect");
@@ -277,6 +382,23 @@
       lookup(form);
     }
   });
+  /* On-screen keypad: types into the input that has (or last had) focus; never takes focus. */
+  function keypadTarget() {
+    var active = document.activeElement;
+    if (active && active.tagName === "INPUT" && active.closest("[data-stage]:not([hidden])")) return active;
+    var stage = section().querySelector("[data-stage]:not([hidden])");
+    return stage && stage.querySelector("input");
+  }
+  function keypad(key) {
+    var input = keypadTarget();
+    if (!input) return;
+    if (key === "back") input.value = input.value.slice(0, -1);
+    else if (key === "enter") { if (input.form) input.form.requestSubmit(); }
+    else input.value += key;
+    input.focus();
+  }
+  root.querySelector(".keypad").addEventListener("mousedown", function (event) { event.preventDefault(); });
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "F1") { event.preventDefault(); setMode("collect"); }
     else if (event.key === "F2") { event.preventDefault(); setMode("walkin"); }

@@ -135,7 +135,10 @@ def test_kiosk_walk_in_registers_orders_and_watches_release(page, screenshot, se
     for _ in range(2):
         page.keyboard.type(world.paste.item.barcode)
         page.keyboard.press("Enter")
-    assert page.locator(".cart li").count() == 2
+    page.wait_for_function(
+        "() => document.querySelector('.cart tbody td:nth-child(3)')?.textContent === '2'"
+    )
+    assert page.locator(".cart tbody tr").count() == 1  # one line, two units
     page.click("[data-action=place]")
     page.wait_for_selector(".pay-order .qr svg")
     screenshot(page, "kiosk-walkin-pay")

@@ -20,7 +20,7 @@ def test_merchant_staff_see_only_their_merchants_orders(client, world):
     changelist = client.get(reverse("admin:marketplace_order_changelist"))
     assert [o.number for o in changelist.context["cl"].queryset] == [mine.number]
     other = client.get(reverse("admin:marketplace_order_change", args=[theirs.pk]))
-    assert other.status_code == 302
+    assert other.status_code == 404
     page = client.get(reverse("admin:marketplace_order_change", args=[mine.pk]))
     assert page.status_code == 200 and "CEB311" in page.content.decode()
 
