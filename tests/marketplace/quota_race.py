@@ -6,6 +6,7 @@ database, sets Django up, widens the race window and reports what happened on a 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -18,10 +19,9 @@ def _widened(fn, barrier):
     """`fn` entered only once every racer has read the quota (or the window timed out)."""
 
     def wrapped(*args, **kwargs):
-        try:
+        # Broken: serialised by the lock, nobody else can be in the window.
+        with contextlib.suppress(threading.BrokenBarrierError):
             barrier.wait(WINDOW_SECONDS)
-        except threading.BrokenBarrierError:
-            pass  # serialised by the lock: nobody else can be in the window
         return fn(*args, **kwargs)
 
     return wrapped

@@ -179,4 +179,3 @@ def test_unpaid_orders_hold_their_share_of_the_year(world):
     order_cancel(order=second, actor="shopper", reason="")
     [third] = place(world, (world.shoes, 4))
     assert third.customs_value == D("4000.00") and first.state == "placed"
-

@@ -84,9 +84,7 @@ def test_processes_placing_and_paying_for_one_shopper_get_exactly_what_fits(worl
     assert not Order.objects.filter(shopper=world.shopper, state="placed").exists()
 
 
-def test_processes_paying_orders_placed_in_parallel_cannot_pay_past_the_limit(
-    world, monkeypatch
-):
+def test_processes_paying_orders_placed_in_parallel_cannot_pay_past_the_limit(world, monkeypatch):
     """Orders that were placed while they fitted one by one (here the limit is lifted while
     placing, as for orders placed in the old year and paid in the new): paying them at the
     same moment, exactly what fits is paid; the rest are refused, refunded and flagged."""
@@ -127,4 +125,5 @@ def test_the_quota_lock_is_a_row_lock_on_the_shopper_taken_before_the_order(worl
     sql = [q["sql"] for q in queries.captured_queries]
     lock = next(i for i, s in enumerate(sql) if "FOR UPDATE" in s)
     assert '"marketplace_shopper"' in sql[lock].split("FOR UPDATE")[0]
-    assert lock < next(i for i, s in enumerate(sql) if s.startswith('INSERT INTO "marketplace_order"'))
+    insert = 'INSERT INTO "marketplace_order"'
+    assert lock < next(i for i, s in enumerate(sql) if s.startswith(insert))
