@@ -5,11 +5,13 @@ from marketplace.models.orders import Order, OrderEvent, OrderLine
 from marketplace.models.payments import NotificationNonce, Payment, Refund, SandboxCharge
 from marketplace.models.shoppers import Shopper
 from marketplace.models.stats import JourneyDay, JourneyRollupMark
+from marketplace.models.sweeps import ClearanceSyncFailure, SweepMark
 
 __all__ = [
     "Brand",
     "CartItem",
     "Category",
+    "ClearanceSyncFailure",
     "JourneyDay",
     "JourneyRollupMark",
     "Listing",
@@ -23,5 +25,6 @@ __all__ = [
     "Refund",
     "SandboxCharge",
     "Shopper",
+    "SweepMark",
     "TaxCategory",
 ]
