@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from marketplace.models import Order
@@ -48,8 +48,15 @@ def annual_quota_held(*, shopper) -> Decimal:
 
 
 def annual_quota_taken(*, shopper, on: dt.datetime | None = None) -> Decimal:
-    """What a new order must fit beside: paid orders of the year plus unpaid orders' holds."""
-    return annual_quota_used(shopper=shopper, on=on) + annual_quota_held(shopper=shopper)
+    """What a new order must fit beside: paid orders of the year plus unpaid orders' holds
+    (annual_quota_used + annual_quota_held in one statement: checkout runs it per order)."""
+    start, end = quota_year_bounds(on)
+    value = F("goods_value") + F("freight") + F("insurance")
+    paid = Q(state__in=Order.QUOTA_STATES, paid_at__gte=start, paid_at__lt=end)
+    totals = Order.objects.filter(shopper=shopper).aggregate(
+        paid=Sum(value, filter=paid), held=Sum(value, filter=Q(state=Order.State.PLACED))
+    )
+    return sum((to_fen(Decimal(v)) for v in totals.values() if v is not None), ZERO)
 
 
 def annual_quota(*, shopper, on: dt.datetime | None = None) -> dict:

@@ -313,7 +313,7 @@ def order_place(
 
 def _place(*, shopper, lines, delivery, route: Route, channel: str, actor: str) -> list[Order]:
     # First, before any read of the quota: the shopper's other checkouts and payments wait.
-    shopper_quota_lock(shopper_id=shopper.pk)
+    shopper_quota_lock(pk=shopper.pk)
     listings = _listings(lines)
     orders: list[Order] = []
     extra = ZERO

@@ -122,13 +122,7 @@ def payment_notified(*, notification: Notification) -> Payment:
     with transaction.atomic():
         # The shopper first (the lock checkout takes too): two payments of one shopper re-check
         # the annual quota one after the other, each seeing the other's paid order.
-        shopper_id = (
-            Payment.objects.filter(token=n.token)
-            .values_list("order__shopper_id", flat=True)
-            .first()
-        )
-        if shopper_id is not None:
-            shopper_quota_lock(shopper_id=shopper_id)
+        shopper_quota_lock(orders__payments__token=n.token)
         # The payment and its order locked by one read, so both are as they stand once the
         # locks are held; the shopper joined in (not locked), and the order's units (its lines
         # never change once placed) for the quota check.

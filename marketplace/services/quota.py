@@ -30,14 +30,17 @@ from marketplace.services.tax import (
 )
 
 
-def shopper_quota_lock(*, shopper_id: int) -> None:
+def shopper_quota_lock(**lookup) -> None:
     """Serialise quota use per shopper until the end of the caller's transaction: a row lock
     on the shopper (SELECT ... FOR UPDATE on PostgreSQL; SQLite already serialises writers, its
     transactions being IMMEDIATE). Taken first, before any order or stock row, by checkout and
-    by payment alike, so the lock order is always shopper -> order -> stock."""
+    by payment alike, so the lock order is always shopper -> order -> stock. `lookup` finds the
+    shopper (`pk=...`, or `orders__payments__token=...`: one statement, only the shopper row
+    locked)."""
     from marketplace.models import Shopper
 
-    list(Shopper.objects.select_for_update().filter(pk=shopper_id).values_list("pk", flat=True))
+    shoppers = Shopper.objects.select_for_update(of=("self",)).filter(**lookup)
+    list(shoppers.values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
