@@ -503,6 +503,10 @@ ORDER_PAGE_PANELS = env.list(
 )
 # How shoppers get text messages: a class with send(mobile=, text=); the demo prints them.
 SMS_SENDER = env.str("SMS_SENDER", default="marketplace.services.notifications.ConsoleSmsSender")
+# A clearance the sweep fails to apply is retried by every sweep (its progress mark waits
+# before it); after this many failures the order is flagged for staff with the error
+# (admin: clearance sync failures) and the sweep goes on past it.
+ORDERS_CLEARANCE_SYNC_MAX_ATTEMPTS = env.int("ORDERS_CLEARANCE_SYNC_MAX_ATTEMPTS", default=5)
 CELERY_BEAT_SCHEDULE |= {
     "marketplace-orders-expire": {
         "task": "marketplace.tasks.orders_expire",

@@ -9,8 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from config.errors import DomainError
 from customs import selectors as customs_selectors
 from marketplace.admin_scope import MerchantScopedAdmin
-from marketplace.models import Order, OrderEvent, OrderLine, Payment, Refund
-from marketplace.services.clearance import order_sync_clearance
+from marketplace.models import ClearanceSyncFailure, Order, OrderEvent, OrderLine, Payment, Refund
+from marketplace.selectors.merchants import merchant_for_staff
+from marketplace.services.clearance import clearance_sync_retry
 from marketplace.services.orders import order_cancel
 from marketplace.services.payments import refund_execute
 
@@ -128,7 +129,7 @@ class OrderAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     @admin.action(description=_("Re-read the customs clearance now"), permissions=["change"])
     def sync_clearance(self, request, queryset):
         self._each(
-            request, queryset, lambda o: order_sync_clearance(order_no=o.number),
+            request, queryset, lambda o: clearance_sync_retry(order_no=o.number),
             _("%(n)s order(s) re-read."),
         )  # fmt: skip
 
@@ -158,3 +159,42 @@ class RefundAdmin(MerchantScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ClearanceSyncFailure)
+class ClearanceSyncFailureAdmin(admin.ModelAdmin):
+    """Orders whose clearance the sweep could not apply: still retried (no hand-over time) or
+    handed to staff after ORDERS_CLEARANCE_SYNC_MAX_ATTEMPTS (the order is flagged too)."""
+
+    list_display = ["order_no", "attempts", "error", "first_failed_at", "last_failed_at",
+                    "gave_up_at"]  # fmt: skip
+    list_filter = [("gave_up_at", admin.EmptyFieldListFilter)]
+    search_fields = ["order_no"]
+    readonly_fields = list_display
+    actions = ["retry"]
+
+    def get_queryset(self, request):
+        failures = super().get_queryset(request)
+        own = merchant_for_staff(request.user)
+        if own:
+            numbers = Order.objects.filter(merchant=own).values("number")
+            return failures.filter(order_no__in=numbers)
+        return failures
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Apply the clearance again now"), permissions=["view"])
+    def retry(self, request, queryset):
+        done = 0
+        for failure in list(queryset):
+            try:
+                clearance_sync_retry(order_no=failure.order_no)
+                done += 1
+            except Exception as exc:  # shown to staff; the failure row stays
+                self.message_user(request, f"{failure.order_no}: {exc}", messages.ERROR)
+        if done:
+            self.message_user(request, _("%(n)s order(s) re-read.") % {"n": done})

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import shared_task
-from django.core.cache import cache
-from django.utils import timezone
 
 from config.tasks import send_on_commit
 
 logger = logging.getLogger(__name__)
-SWEEP_MARK = "marketplace:clearance-sweep-mark"
 
 
 def enqueue(name: str, **kwargs) -> None:
@@ -31,13 +27,10 @@ def clearance_changed(order_no: str, state: str = "") -> str:
 
 @shared_task(name="marketplace.tasks.clearances_sweep")
 def clearances_sweep() -> int:
-    """Catch what a lost announcement missed: clearances changed since the last sweep."""
-    from marketplace.services.clearance import orders_sync_since
+    """Catch what a lost announcement missed; progress is kept in the database."""
+    from marketplace.services.clearance import clearances_sweep as sweep
 
-    since = cache.get(SWEEP_MARK) or timezone.now() - timedelta(hours=1)
-    count, mark = orders_sync_since(since=since - timedelta(seconds=5))
-    cache.set(SWEEP_MARK, mark, None)
-    return count
+    return sweep()
 
 
 @shared_task(name="marketplace.tasks.orders_expire")

@@ -6,11 +6,13 @@ from marketplace.models.orders import Order, OrderEvent, OrderLine
 from marketplace.models.payments import NotificationNonce, Payment, Refund, SandboxCharge
 from marketplace.models.shoppers import Shopper
 from marketplace.models.stats import JourneyDay, JourneyRollupMark
+from marketplace.models.sweeps import ClearanceSyncFailure, SweepMark
 
 __all__ = [
     "Brand",
     "CartItem",
     "Category",
+    "ClearanceSyncFailure",
     "JourneyDay",
     "JourneyRollupMark",
     "Listing",
@@ -27,5 +29,6 @@ __all__ = [
     "SandboxCharge",
     "Settlement",
     "Shopper",
+    "SweepMark",
     "TaxCategory",
 ]

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from marketplace.models import Order
@@ -36,15 +36,40 @@ def annual_quota_used(*, shopper, on: dt.datetime | None = None) -> Decimal:
     return to_fen(Decimal(total)) if total is not None else ZERO
 
 
+def annual_quota_held(*, shopper) -> Decimal:
+    """Dutiable value of the shopper's placed, unpaid orders (our rule: each holds its share of
+    the allowance until paid, expired or cancelled, so checkout never files an order that could
+    not be paid within the year). Any placing date: an unpaid order is paid now or never, and it
+    expires within BONDED_RESERVATION_TTL_MINUTES."""
+    total = Order.objects.filter(shopper=shopper, state=Order.State.PLACED).aggregate(
+        v=Sum(F("goods_value") + F("freight") + F("insurance"))
+    )["v"]
+    return to_fen(Decimal(total)) if total is not None else ZERO
+
+
+def annual_quota_taken(*, shopper, on: dt.datetime | None = None) -> Decimal:
+    """What a new order must fit beside: paid orders of the year plus unpaid orders' holds
+    (annual_quota_used + annual_quota_held in one statement: checkout runs it per order)."""
+    start, end = quota_year_bounds(on)
+    value = F("goods_value") + F("freight") + F("insurance")
+    paid = Q(state__in=Order.QUOTA_STATES, paid_at__gte=start, paid_at__lt=end)
+    totals = Order.objects.filter(shopper=shopper).aggregate(
+        paid=Sum(value, filter=paid), held=Sum(value, filter=Q(state=Order.State.PLACED))
+    )
+    return sum((to_fen(Decimal(v)) for v in totals.values() if v is not None), ZERO)
+
+
 def annual_quota(*, shopper, on: dt.datetime | None = None) -> dict:
-    """Limit, used and left for the account page and the API."""
+    """Limit, used (paid) and left for the account page and the API; what is left counts the
+    holds of unpaid orders too, as checkout does."""
     used = annual_quota_used(shopper=shopper, on=on)
+    held = annual_quota_held(shopper=shopper)
     start, _ = quota_year_bounds(on)
     return {
         "year": start.year,
         "limit": ANNUAL_LIMIT,
         "used": used,
-        "remaining": max(ANNUAL_LIMIT - used, ZERO),
+        "remaining": max(ANNUAL_LIMIT - used - held, ZERO),
     }
 
 

@@ -29,8 +29,13 @@ from customs.filings import OrderFiling, OrderLineFiling, WaybillFiling
 from marketplace.errors import CartEmpty, InvalidDelivery, ListingUnavailable, OutOfStock
 from marketplace.models import Listing, Order, OrderEvent, OrderLine
 from marketplace.selectors.catalog import clean_quantity, listing_rates, visible_listings
-from marketplace.selectors.quota import QUOTA_TZ, annual_quota_used
-from marketplace.services.quota import OrderAssessment, annual_remaining, order_assess
+from marketplace.selectors.quota import QUOTA_TZ, annual_quota_taken
+from marketplace.services.quota import (
+    OrderAssessment,
+    annual_remaining,
+    order_assess,
+    shopper_quota_lock,
+)
 from marketplace.services.shoppers import clean_mobile
 from marketplace.services.tax import ZERO, TaxLineInput, to_fen
 
@@ -201,7 +206,7 @@ def _tax_lines(lines: Sequence[CartLine], listings: dict[int, Listing]) -> list[
 
 def _used_reader(extra: Decimal) -> Callable[..., Decimal]:
     def reader(*, shopper, on=None) -> Decimal:
-        return annual_quota_used(shopper=shopper, on=on) + extra
+        return annual_quota_taken(shopper=shopper, on=on) + extra
 
     return reader
 
@@ -230,7 +235,7 @@ def checkout_preview(
     free = bonded_selectors.available_by_item(
         item_ids=[x.item_id for x in listings.values()], location_codes=storage_codes
     )
-    used = annual_quota_used(shopper=shopper) if shopper else ZERO
+    used = annual_quota_taken(shopper=shopper) if shopper else ZERO
     problems: list[str] = []
     orders: list[PreviewOrder] = []
     extra = ZERO
@@ -321,6 +326,8 @@ def order_place(
 
 
 def _place(*, shopper, lines, delivery, route: Route, channel: str, actor: str) -> list[Order]:
+    # First, before any read of the quota: the shopper's other checkouts and payments wait.
+    shopper_quota_lock(pk=shopper.pk)
     listings = _listings(lines)
     orders: list[Order] = []
     extra = ZERO

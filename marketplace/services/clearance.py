@@ -6,13 +6,15 @@ Re-reads customs state through its selectors and applies it; running it twice ch
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from bonded import services as bonded_services
 from customs import selectors as customs_selectors
-from marketplace.models import Order
+from marketplace.models import ClearanceSyncFailure, Order, SweepMark
 from marketplace.services.orders import S, order_transition
 
 logger = logging.getLogger(__name__)
@@ -79,18 +81,84 @@ def _reject(order: Order, reason: str) -> None:
     _refund_if_paid(order, reason)
 
 
-def orders_sync_since(*, since: datetime) -> tuple[int, datetime]:
-    """The sweep: every clearance changed after `since`; returns (count, new high-water mark)."""
+CLEARANCE_SWEEP = "clearances"
+# A first sweep (no mark yet) starts from the beginning: it catches up in batches, never skips.
+SWEEP_START = datetime(2000, 1, 1, tzinfo=UTC)
+# Changes committed slightly out of order of their stamps are still seen by the next run.
+SWEEP_OVERLAP = timedelta(seconds=5)
+
+
+def clearances_sweep(*, limit: int = 500) -> int:
+    """The sweep: apply every clearance changed since the mark kept in the database, then move
+    the mark as far as every change up to it was applied (or handed to staff). Returns how many
+    orders were synced."""
+    row, _created = SweepMark.objects.get_or_create(
+        name=CLEARANCE_SWEEP, defaults={"mark": SWEEP_START}
+    )
+    count, mark = orders_sync_since(since=row.mark - SWEEP_OVERLAP, limit=limit)
+    # Never backwards (a concurrent run may have gone further).
+    SweepMark.objects.filter(name=CLEARANCE_SWEEP, mark__lt=mark).update(
+        mark=mark, updated_at=timezone.now()
+    )
+    return count
+
+
+def orders_sync_since(*, since: datetime, limit: int = 500) -> tuple[int, datetime]:
+    """Every clearance changed after `since`, oldest first; returns (count synced, new mark).
+
+    The mark stops before the first change whose sync raised: the next sweep starts there and
+    tries it again (the ones after it are applied meanwhile; applying twice changes nothing).
+    After ORDERS_CLEARANCE_SYNC_MAX_ATTEMPTS failures the order is flagged for staff and no
+    longer holds the mark back."""
     mark = since
     count = 0
-    for clearance in customs_selectors.clearances_changed_since(since)[:500]:
+    held_back = False
+    for clearance in customs_selectors.clearances_changed_since(since)[:limit]:
         try:
             order_sync_clearance(order_no=clearance.order_no)
-            count += 1
-        except Exception:
+        except Exception as exc:
             logger.exception("clearance sync of %s failed", clearance.order_no)
-        mark = max(mark, clearance.state_changed_at)
+            if not clearance_sync_failed(order_no=clearance.order_no, error=exc):
+                held_back = True
+        else:
+            count += 1
+            ClearanceSyncFailure.objects.filter(order_no=clearance.order_no).delete()
+        if not held_back:
+            mark = max(mark, clearance.state_changed_at)
     return count, mark
+
+
+def clearance_sync_failed(*, order_no: str, error: Exception) -> bool:
+    """Count a failed sync (its own transaction: the sync's was rolled back). Returns True when
+    the order is handed to staff: flagged with the error, no longer retried by the sweep."""
+    text = f"{type(error).__name__}: {error}"[:500]
+    now = timezone.now()
+    limit = settings.ORDERS_CLEARANCE_SYNC_MAX_ATTEMPTS
+    with transaction.atomic():
+        failure, _created = ClearanceSyncFailure.objects.select_for_update().get_or_create(
+            order_no=order_no, defaults={"first_failed_at": now}
+        )
+        if failure.gave_up_at is not None:
+            return True
+        failure.attempts += 1
+        failure.error = text
+        failure.last_failed_at = now
+        if failure.attempts >= limit:
+            failure.gave_up_at = now
+            reason = f"clearance sync failed {failure.attempts} times: {text}"[:300]
+            Order.objects.filter(number=order_no).update(flagged=True, flag_reason=reason)
+            logger.error("clearance sync of %s handed to staff after %s attempts", order_no,
+                         failure.attempts)  # fmt: skip
+        failure.save()
+    return failure.gave_up_at is not None
+
+
+def clearance_sync_retry(*, order_no: str) -> Order | None:
+    """Staff retry a sync the sweep gave up on: applied now, the failure cleared on success
+    (the order's flag is staff's to clear once they have looked at it)."""
+    order = order_sync_clearance(order_no=order_no)
+    ClearanceSyncFailure.objects.filter(order_no=order_no).delete()
+    return order
 
 
 def order_refresh(order) -> Order:

@@ -31,7 +31,7 @@ from marketplace import payment_provider
 from marketplace.errors import NotificationRejected, PaymentNotPossible
 from marketplace.models import NotificationNonce, Order, OrderLine, Payment, Refund
 from marketplace.services.orders import S, order_transition
-from marketplace.services.quota import shopper_quota_check
+from marketplace.services.quota import shopper_quota_check, shopper_quota_lock
 from marketplace.services.shoppers import shopper_identity_matches
 from marketplace.services.tax import to_fen
 
@@ -118,6 +118,9 @@ def payment_notified(*, notification: Notification) -> Payment:
     """
     n = notification
     with transaction.atomic():
+        # The shopper first (the lock checkout takes too): two payments of one shopper re-check
+        # the annual quota one after the other, each seeing the other's paid order.
+        shopper_quota_lock(orders__payments__token=n.token)
         # The payment and its order locked by one read, so both are as they stand once the
         # locks are held; the shopper joined in (not locked), and the order's units (its lines
         # never change once placed) for the quota check.
@@ -162,7 +165,7 @@ def payment_notified(*, notification: Notification) -> Payment:
         except DomainError as exc:
             # e.g. the annual quota filled up since checkout: keep the order unpaid, refund.
             payment.state = Payment.State.FLAGGED
-            payment.problem = exc.message[:300]
+            payment.problem = f"{exc.code}: {exc.message}"[:300]  # staff see which rule
             payment.save()
             order.flagged = True
             order.flag_reason = exc.message[:300]
@@ -174,11 +177,14 @@ def payment_notified(*, notification: Notification) -> Payment:
 def _mark_paid(*, order: Order, payment: Payment, n: Notification) -> None:
     """Order paid + stock confirmed + payment declaration, all or nothing (a savepoint)."""
     with transaction.atomic():
-        # The quota again at payment: other orders may have been paid since checkout.
+        # The quota again at payment (the shopper is locked): orders placed before their
+        # holds counted, or across the new year, may have been paid since checkout. The year
+        # is the one the payment counts in.
         shopper_quota_check(
             shopper=order.shopper,
             order_value=order.customs_value,
             units=_units(order, payment),
+            on=n.paid_at if timezone.is_aware(n.paid_at) else None,
         )
         try:
             bonded_services.reservation_confirm(reference=order.number)

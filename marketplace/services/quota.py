@@ -3,6 +3,12 @@
 `quota_check` is pure: the caller passes what the shopper has already used this year, so it
 runs the same at checkout, at payment and in tests. `shopper_quota_check` reads that amount
 from the orders (marketplace.selectors.quota) and is what checkout and payment call.
+
+What counts (our rule on top of DOMAIN.md's "paid orders count until cancelled, rejected or
+returned"): at checkout, paid orders of the Asia/Shanghai year plus the holds of the shopper's
+placed, unpaid orders; at payment, paid orders plus the order being paid, checked again. Both
+run with `shopper_quota_lock` held, so two checkouts or payments of one shopper never read the
+same room at once.
 """
 
 import datetime as dt
@@ -22,6 +28,19 @@ from marketplace.services.tax import (
     to_fen,
     units_in,
 )
+
+
+def shopper_quota_lock(**lookup) -> None:
+    """Serialise quota use per shopper until the end of the caller's transaction: a row lock
+    on the shopper (SELECT ... FOR UPDATE on PostgreSQL; SQLite already serialises writers, its
+    transactions being IMMEDIATE). Taken first, before any order or stock row, by checkout and
+    by payment alike, so the lock order is always shopper -> order -> stock. `lookup` finds the
+    shopper (`pk=...`, or `orders__payments__token=...`: one statement, only the shopper row
+    locked)."""
+    from marketplace.models import Shopper
+
+    shoppers = Shopper.objects.select_for_update(of=("self",)).filter(**lookup)
+    list(shoppers.values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)

@@ -1,169 +1,43 @@
-"""Cross-border retail import tax (DOMAIN.md "Tax on cross-border retail imports").
-
-Pure functions over Decimal: no database, so checkout, the product page, the API and the kiosk
-all compute the same amounts. Our rules: per line and per tax, round half up to the fen, then
-sum; freight and insurance are spread over lines in proportion to value, the remainder on the
-last line.
+"""Cross-border retail import tax for the marketplace: the engine is customs.tax (the lower
+app, which also recomputes the declared taxTotal), so the shopper's tax and the declared tax
+are one function. This module keeps the marketplace's names and its own limit constant.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-FEN = Decimal("0.01")
-ZERO = Decimal("0.00")
-# Within the limits: no duty, 70% of VAT and consumption tax.
-RETAIL_TAX_FACTOR = Decimal("0.7")
-TRANSACTION_LIMIT = Decimal("5000.00")
+from customs.tax import (
+    FEN,
+    RETAIL_TAX_FACTOR,
+    TRANSACTION_LIMIT,
+    ZERO,
+    TaxBreakdown,
+    TaxLine,
+    TaxLineInput,
+    TaxRates,
+    compute_tax,
+    is_single_over_limit_item,
+    line_tax,
+    spread,
+    to_fen,
+    units_in,
+)
+
 ANNUAL_LIMIT = Decimal("26000.00")
 
-
-def to_fen(amount: Decimal) -> Decimal:
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
-
-
-@dataclass(frozen=True)
-class TaxRates:
-    vat: Decimal
-    consumption: Decimal = Decimal("0")
-    duty: Decimal = Decimal("0")  # only for the single over-limit item
-
-    def composite_within_limits(self) -> Decimal:
-        """(c + v) / (1 - c) x 0.7, e.g. 0.091 for ordinary goods (v 13%, c 0)."""
-        return (self.consumption + self.vat) / (1 - self.consumption) * RETAIL_TAX_FACTOR
-
-
-@dataclass(frozen=True)
-class TaxLineInput:
-    unit_price: Decimal
-    quantity: int
-    rates: TaxRates
-    key: str = ""  # the caller's reference for the line (listing id, gnum)
-
-    @property
-    def value(self) -> Decimal:
-        return to_fen(self.unit_price * self.quantity)
-
-
-@dataclass(frozen=True)
-class TaxLine:
-    key: str
-    value: Decimal
-    freight: Decimal
-    insurance: Decimal
-    dutiable_value: Decimal
-    duty: Decimal
-    consumption_tax: Decimal
-    vat: Decimal
-
-    @property
-    def total(self) -> Decimal:
-        return self.duty + self.consumption_tax + self.vat
-
-
-@dataclass(frozen=True)
-class TaxBreakdown:
-    lines: tuple[TaxLine, ...]
-    goods_value: Decimal
-    freight: Decimal
-    insurance: Decimal
-    # True for the single indivisible item above the transaction limit: full duty, VAT and
-    # consumption tax instead of the 70% retail rates.
-    over_limit: bool
-
-    @property
-    def dutiable_value(self) -> Decimal:
-        """Goods + freight + insurance: what counts toward the per-order and annual limits."""
-        return self.goods_value + self.freight + self.insurance
-
-    @property
-    def duty(self) -> Decimal:
-        return sum((line.duty for line in self.lines), ZERO)
-
-    @property
-    def consumption_tax(self) -> Decimal:
-        return sum((line.consumption_tax for line in self.lines), ZERO)
-
-    @property
-    def vat(self) -> Decimal:
-        return sum((line.vat for line in self.lines), ZERO)
-
-    @property
-    def total(self) -> Decimal:
-        return self.duty + self.consumption_tax + self.vat
-
-
-def spread(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """Split `amount` over lines in proportion to `weights`, each rounded to the fen; the
-    rounding remainder goes on the last line, so the parts always add up to the amount."""
-    amount = to_fen(amount)
-    if not weights:
-        return []
-    total = sum(weights, ZERO)
-    if total == 0:
-        return [ZERO] * (len(weights) - 1) + [amount]
-    parts = [to_fen(amount * weight / total) for weight in weights[:-1]]
-    parts.append(amount - sum(parts, ZERO))
-    return parts
-
-
-def line_tax(*, dutiable_value: Decimal, rates: TaxRates, over_limit: bool) -> dict:
-    """Duty, consumption tax and VAT of one line, each rounded half up to the fen."""
-    c, v = rates.consumption, rates.vat
-    if not over_limit:
-        base = dutiable_value / (1 - c)
-        return {
-            "duty": ZERO,
-            "consumption_tax": to_fen(base * c * RETAIL_TAX_FACTOR),
-            "vat": to_fen(base * v * RETAIL_TAX_FACTOR),
-        }
-    # General import: duty on the value, consumption tax on (value + duty) grossed up,
-    # VAT on value + duty + consumption tax; each on the amount actually levied (rounded).
-    duty = to_fen(dutiable_value * rates.duty)
-    consumption = to_fen((dutiable_value + duty) / (1 - c) * c)
-    vat = to_fen((dutiable_value + duty + consumption) * v)
-    return {"duty": duty, "consumption_tax": consumption, "vat": vat}
-
-
-def units_in(lines: Sequence[TaxLineInput]) -> int:
-    return sum(line.quantity for line in lines)
-
-
-def is_single_over_limit_item(*, dutiable_value: Decimal, units: int) -> bool:
-    return units == 1 and dutiable_value > TRANSACTION_LIMIT
-
-
-def compute_tax(
-    *,
-    lines: Sequence[TaxLineInput],
-    freight: Decimal = ZERO,
-    insurance: Decimal = ZERO,
-) -> TaxBreakdown:
-    """Tax of an order. Does not refuse anything: the caller checks the limits first with
-    `marketplace.services.quota.transaction_limit_check` (over_limit is reported, not judged)."""
-    values = [line.value for line in lines]
-    freights = spread(freight, values)
-    insurances = spread(insurance, values)
-    goods_value = sum(values, ZERO)
-    dutiable = goods_value + to_fen(freight) + to_fen(insurance)
-    over_limit = is_single_over_limit_item(dutiable_value=dutiable, units=units_in(lines))
-    out = []
-    for line, value, f, i in zip(lines, values, freights, insurances, strict=True):
-        taxes = line_tax(dutiable_value=value + f + i, rates=line.rates, over_limit=over_limit)
-        out.append(
-            TaxLine(
-                key=line.key,
-                value=value,
-                freight=f,
-                insurance=i,
-                dutiable_value=value + f + i,
-                **taxes,
-            )
-        )
-    return TaxBreakdown(
-        lines=tuple(out),
-        goods_value=goods_value,
-        freight=to_fen(freight),
-        insurance=to_fen(insurance),
-        over_limit=over_limit,
-    )
+__all__ = [
+    "ANNUAL_LIMIT",
+    "FEN",
+    "RETAIL_TAX_FACTOR",
+    "TRANSACTION_LIMIT",
+    "ZERO",
+    "TaxBreakdown",
+    "TaxLine",
+    "TaxLineInput",
+    "TaxRates",
+    "compute_tax",
+    "is_single_over_limit_item",
+    "line_tax",
+    "spread",
+    "to_fen",
+    "units_in",
+]

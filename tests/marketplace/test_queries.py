@@ -83,12 +83,13 @@ def test_notification_marks_paid_and_files_the_payment_in_a_fixed_number_of_stat
     token = api.post(f"/api/v1/orders/{order.number}/payment/").json()["pay_url"].split("/")[-2]
     payment_provider.sandbox_pay(token=token)
     charge = SandboxCharge.objects.get(token=token)
-    # the nonce (its own transaction); then: the payment with its order (both locked), its
+    # the nonce (its own transaction); then: the shopper locked (the quota lock checkout takes
+    # too), the payment with its order (both locked), its
     # shopper and units; in a savepoint the year's quota, the reservation (locked, confirmed),
     # the order's event and state, the payment; customs: the clearance locked, the order's
     # and any earlier payment's declaration, the parties' names, the declaration, the
     # three-order rule, the clearance's payment time.
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(21):
         response = notify(client, charge)
     assert response.status_code == 200 and response.content == b"success"
     order.refresh_from_db()
@@ -109,8 +110,11 @@ def test_notification_locks_the_payment_with_its_order_in_one_read(world, client
     with CaptureQueriesContext(connection) as captured:
         assert notify(client, SandboxCharge.objects.get(token=token)).status_code == 200
     locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
-    assert locks[0].startswith('SELECT "marketplace_payment"."id"')
-    assert locks[0].endswith('FOR UPDATE OF "marketplace_payment", "marketplace_order"')
+    # The shopper first (the quota lock, as checkout takes it), then payment and order.
+    assert locks[0].startswith('SELECT "marketplace_shopper"."id"')
+    assert locks[0].endswith('FOR UPDATE OF "marketplace_shopper"')
+    assert locks[1].startswith('SELECT "marketplace_payment"."id"')
+    assert locks[1].endswith('FOR UPDATE OF "marketplace_payment", "marketplace_order"')
 
 
 def test_order_page_status_poll_reads_the_order_once(world, client, django_assert_num_queries):

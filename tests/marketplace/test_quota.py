@@ -159,3 +159,23 @@ def test_order_assess_taxes_the_single_over_limit_item_in_full():
     assert result.quota.over_limit_item and result.tax.over_limit
     assert result.tax.duty == D("0.00")  # this tax category has no duty rate
     assert result.tax.vat == D("780.00")  # full 13%
+
+
+@pytest.mark.django_db
+def test_unpaid_orders_hold_their_share_of_the_year(world):
+    """Our rule: a placed, unpaid order holds its value until paid, expired or cancelled."""
+    from marketplace.errors import AnnualQuotaExceeded
+    from marketplace.selectors.quota import annual_quota
+    from marketplace.services.orders import order_cancel
+    from tests.marketplace.support import place
+
+    OrderFactory(shopper=world.shopper, goods_value=D("18000.00"), paid_at=dt.datetime.now(SH))
+    [first] = place(world, (world.shoes, 4))  # 22,000.00 spoken for
+    assert annual_quota(shopper=world.shopper)["remaining"] == D("4000.00")
+    [second] = place(world, (world.shoes, 4))  # exactly 26,000.00
+    with pytest.raises(AnnualQuotaExceeded) as refused:
+        place(world, (world.paste, 1))
+    assert refused.value.extra["remaining"] == "0.00"
+    order_cancel(order=second, actor="shopper", reason="")
+    [third] = place(world, (world.shoes, 4))
+    assert third.customs_value == D("4000.00") and first.state == "placed"
