@@ -69,12 +69,12 @@ class OverdueFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        from customs.services.overdue import declarations_needing_staff
+        from customs.services.overdue import declarations_being_asked, declarations_needing_staff
 
         if self.value() == "staff":
             return queryset.filter(pk__in=declarations_needing_staff().values("pk"))
         if self.value() == "asking":
-            return queryset.filter(overdue_checks__gt=0, needs_staff_at__isnull=True)
+            return queryset.filter(pk__in=declarations_being_asked().values("pk"))
         return queryset
 
 

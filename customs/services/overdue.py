@@ -63,6 +63,16 @@ def declarations_needing_staff() -> QuerySet[Declaration]:
     )
 
 
+def declarations_being_asked() -> QuerySet[Declaration]:
+    """Checked at least once without progress since, and not (yet) handed to staff."""
+    return Declaration.objects.filter(
+        _waiting(),
+        overdue_checks__gt=0,
+        needs_staff_at__isnull=True,
+        state_changed_at__lte=F("overdue_checked_at"),
+    )
+
+
 def declarations_overdue_check(*, now: datetime, limit: int = 500) -> dict:
     """Ask about what is overdue, per authority in chunks; returns counts for the sweep."""
     report = {"overdue": 0, "moved": 0, "resent": 0, "needs_staff": 0}
