@@ -8,12 +8,16 @@ from tests.support import BASE_DIR
 LOCALE = BASE_DIR / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 
-def po_entries() -> list[tuple[str, str]]:
-    """(msgid, msgstr) pairs of the .po file (msgstr[0] for plurals)."""
-    entries, current, field = [], None, None
+def po_entries(*, with_context: bool = False) -> list:
+    """(msgid, msgstr) pairs of the .po file (msgstr[0] for plurals); with_context, triples
+    (msgctxt or None, msgid, msgstr)."""
+    entries, current, field, context = [], None, None, None
     for line in (LOCALE / "django.po").read_text(encoding="utf-8").splitlines():
-        if line.startswith("msgid "):
-            current = {"id": ast.literal_eval(line[6:]), "str": ""}
+        if line.startswith("msgctxt "):
+            context = ast.literal_eval(line[8:])
+        elif line.startswith("msgid "):
+            current = {"id": ast.literal_eval(line[6:]), "str": "", "ctx": context}
+            context = None
             entries.append(current)
             field = "id"
         elif line.startswith("msgid_plural "):
@@ -27,6 +31,8 @@ def po_entries() -> list[tuple[str, str]]:
             current[field] += ast.literal_eval(line)
         elif not line.strip():
             field = None
+    if with_context:
+        return [(e["ctx"], e["id"], e["str"]) for e in entries if e["id"]]
     return [(e["id"], e["str"]) for e in entries if e["id"]]
 
 
@@ -41,9 +47,10 @@ def test_compiled_mo_is_up_to_date_with_the_po():
     with (LOCALE / "django.mo").open("rb") as mo:
         catalog = gettext.GNUTranslations(mo)
     stale = [
-        msgid
-        for msgid, msgstr in po_entries()
-        if catalog.gettext(msgid) != msgstr and "%(n)s" not in msgid
+        (context, msgid)
+        for context, msgid, msgstr in po_entries(with_context=True)
+        if (catalog.pgettext(context, msgid) if context else catalog.gettext(msgid)) != msgstr
+        and "%(n)s" not in msgid
     ]
     assert stale == []
 
