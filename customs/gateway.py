@@ -117,6 +117,13 @@ class HttpTransport:
         response = self._request("GET", f"{self._url(authority)}/receipts?{query}", b"", {})
         return response.json()
 
+    def query_status(self, *, authority: str, records: list[dict]) -> dict:
+        body = json.dumps({"records": records}).encode()
+        response = self._request(
+            "POST", f"{self._url(authority)}/status", body, {"Content-Type": "application/json"}
+        )
+        return response.json()
+
     def verify_receipt_push(
         self, *, method: str, path: str, body: bytes, headers: Mapping[str, str]
     ) -> None:
@@ -138,13 +145,6 @@ def _remember_nonce(nonce: str) -> bool:
     from django.core.cache import cache
 
     return cache.add(f"customs:nonce:{nonce}", 1, timeout=2 * MAX_SKEW_SECONDS)
-
-    def query_status(self, *, authority: str, records: list[dict]) -> dict:
-        body = json.dumps({"records": records}).encode()
-        response = self._request(
-            "POST", f"{self._url(authority)}/status", body, {"Content-Type": "application/json"}
-        )
-        return response.json()
 
 
 def _reason(response: requests.Response) -> str:
