@@ -339,6 +339,19 @@ def seed_orders() -> int:
         if target == "returned":
             order_return_request(order=order, actor=username, reason="unopened")
             _authority_answers(no, 399, ("return",))
+            # The warehouse scans the goods in (/warehouse/returns/): only then back into bond.
+            from customs import services as customs_services
+
+            order.refresh_from_db()
+            customs_services.return_scan_in(
+                return_no=order.return_no,
+                barcodes=[
+                    bonded_selectors.item_by_no(line.item_no).barcode
+                    for line in order.lines.all()
+                    for _unit in range(line.quantity)
+                ],
+                actor="seed-warehouse",
+            )
             order_sync_clearance(order_no=no)
     return created
 

@@ -4,6 +4,7 @@ dispatch confirmed twice, as a handheld scanner would call them."""
 import pytest
 from rest_framework.test import APIClient
 
+from dispatch.models import Mismatch
 from tests.dispatch.support import operator, released_delivery_order
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,8 @@ def test_scan_stop_fix_pack_and_dispatch_by_api(world, client, sandbox, api):
     )
     fixed = api.post(f"/api/v1/dispatch/mismatches/{stop['id']}/fix", {"resolution": "put_back"})
     assert fixed.status_code == 200
+    assert fixed.json()["id"] == stop["id"] and fixed.json()["order_no"] == order.number
+    assert Mismatch.objects.get(pk=stop["id"]).resolved_at is not None
     done = api.post(scan, {"barcode": line["barcode"]}, format="json").json()
     assert done["line_done"] and done["shipment_done"] and done["next"] is None
     ship = f"/api/v1/dispatch/shipments/{order.number}/"
@@ -50,7 +53,6 @@ def test_scan_stop_fix_pack_and_dispatch_by_api(world, client, sandbox, api):
     assert heavy.json()["extra"]["declared"] == "0.900"
     weight_stop = api.get(f"/api/v1/dispatch/waves/{number}/").json()["stop"]
     assert weight_stop is None  # a weight stop is at the packing bench, not in the wave's walk
-    from dispatch.models import Mismatch
 
     mismatch = Mismatch.objects.get(kind="weight", resolved_at__isnull=True)
     api.post(f"/api/v1/dispatch/mismatches/{mismatch.pk}/fix", {"resolution": "reweigh"})

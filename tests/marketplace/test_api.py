@@ -112,16 +112,21 @@ def test_profile_needs_authentication(api):
 
 
 def test_profile_shows_only_my_own_quota(api):
-    mine, other = ShopperFactory(), ShopperFactory()
+    mine = ShopperFactory(real_name="王芳", resident_id="11010519491231002X")
+    other = ShopperFactory(real_name="李娜", resident_id="440524188001010014")
     now = timezone.now()
     OrderFactory(shopper=mine, goods_value=Decimal("1200.00"), paid_at=now)
     OrderFactory(shopper=other, goods_value=Decimal("4000.00"), paid_at=now)
     api.force_authenticate(mine.user)
-    body = api.get("/api/v1/me/").json()
+    response = api.get("/api/v1/me/")
+    body = response.json()
     assert body["quota"]["used"] == "1200.00"
     assert body["quota"]["remaining"] == "24800.00"
-    assert other.real_name not in body.values() or other.real_name == mine.real_name
-    assert body["masked_id"] == mine.masked_id
+    assert body["real_name"] == "王芳"
+    assert body["masked_id"] == mine.masked_id and body["masked_id"].endswith("002X")
+    raw = response.content.decode()
+    for theirs in ("李娜", "0014", "4000.00", "22000.00"):  # nothing of the other shopper's
+        assert theirs not in raw
 
 
 def test_staff_without_shopper_profile_gets_404_with_no_data(api):

@@ -32,8 +32,11 @@ def test_cart_page_shows_tax_per_line_and_refuses_bad_quantities(world, client):
     client.post("/cart/", {"listing": world.serum.pk, "quantity": "1"})
     page = client.get("/cart/").content.decode()
     assert "¥230.59" in page
-    response = client.post("/cart/", {"listing": world.paste.pk, "quantity": "0"}, follow=True)
-    assert any("99" in str(m) for m in response.context["messages"])
+    response = client.post(
+        "/cart/", {"listing": world.paste.pk, "quantity": "0"}, follow=True,
+        HTTP_ACCEPT_LANGUAGE="en",
+    )  # fmt: skip
+    assert [str(m) for m in response.context["messages"]] == ["Choose a quantity between 1 and 99."]
     assert not CartItem.objects.filter(listing=world.paste).exists()
 
 
@@ -41,8 +44,11 @@ def test_checkout_ignores_a_tampered_price_and_places_one_order_per_merchant(wor
     login(client, world.shopper)
     client.post("/cart/", {"listing": world.paste.pk, "quantity": "2", "price": "0.01"})
     client.post("/cart/", {"listing": world.milk.pk, "quantity": "1", "unit_price": "1"})
-    preview = client.get("/checkout/")
+    preview = client.get("/checkout/", HTTP_ACCEPT_LANGUAGE="en")
     assert preview.status_code == 200
+    shown = preview.content.decode()
+    assert "¥100.00" in shown and "¥300.00" in shown and "¥436.40" in shown  # the real prices
+    assert "¥0.01" not in shown
     response = client.post(
         "/checkout/",
         {"mode": "pickup", "counter_code": "C-ZZ1", "confirm": "1", "price": "0.01"},
@@ -58,9 +64,11 @@ def test_checkout_refuses_a_counter_outside_the_zone(world, client):
     login(client, world.shopper)
     client.post("/cart/", {"listing": world.paste.pk, "quantity": "1"})
     response = client.post(
-        "/checkout/", {"mode": "pickup", "counter_code": "C-OUT", "confirm": "1"}
-    )
+        "/checkout/", {"mode": "pickup", "counter_code": "C-OUT", "confirm": "1"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )  # fmt: skip
     assert response.status_code == 200
+    assert "C-OUT is not one of the available choices." in response.content.decode()
     assert Order.objects.count() == 0
 
 

@@ -166,7 +166,9 @@ def test_sandbox_pay_page_works_and_queues_the_notification(world, client):
     paid = client.post(f"/sandbox/pay/{payment.token}/")
     assert paid.status_code == 200 and b'id="paid"' in paid.content
     assert SandboxCharge.objects.get(token=payment.token).state == "paid"
-    assert client.get(f"/sandbox/pay/{payment.token}/qr.svg").status_code == 200
+    qr = client.get(f"/sandbox/pay/{payment.token}/qr.svg")
+    assert qr.status_code == 200 and qr["Content-Type"].startswith("image/svg+xml")
+    assert b"<svg" in qr.content
 
 
 # --- #15: sandboxes off in production, verification by the adapter, nonces pruned ----------

@@ -96,7 +96,7 @@ def test_walk_in_shopper_registers_orders_pays_and_collects(world, desk, sandbox
     assert found.data["shopper_masked_id"].endswith("002X") and ID not in str(found.data)
     assert [i["quantity"] for i in found.data["items"]] == [2]
     ok = desk.post("/api/v1/kiosk/pickups/identity", {"code": code, "id_last6": "31002X"})
-    assert ok.status_code == 200
+    assert ok.status_code == 200 and ok.data["identity_ok"] is True
     body = {"code": code, "id_last6": "31002X", "barcodes": [paste, paste]}
     done = desk.post("/api/v1/kiosk/pickups/handover", body, format="json")
     assert done.status_code == 200, done.data

@@ -71,7 +71,9 @@ def test_ui_sign_in_with_the_key_and_revocation_ends_the_session(client, kiosk_p
     assert response.status_code == 302
     page = client.get("/kiosk/").content.decode()
     assert 'id="kiosk"' in page and "C-ZZ1" in page
-    assert client.get("/api/v1/kiosk/me").status_code == 200
+    me = client.get("/api/v1/kiosk/me")
+    assert me.status_code == 200
+    assert me.json() == {"kiosk_id": kiosk.pk, "name": kiosk.name, "counter_code": "C-ZZ1"}
     kiosk_revoke(kiosk=kiosk, actor="test")
     assert "id_key" in client.get("/kiosk/").content.decode()
     assert client.get("/api/v1/kiosk/me").status_code == 401

@@ -164,7 +164,8 @@ def test_kiosk_pickup_codes_and_identity_checks_lock_out(world, settings):
     desk2 = APIClient()
     desk2.credentials(HTTP_AUTHORIZATION=f"Kiosk {key2}")
     _order2, code2 = pickup_order(counter_code="C-ZZ3", shopper=world.other)
-    assert desk2.post("/api/v1/kiosk/pickups/lookup", {"code": code2}).status_code == 200
+    found = desk2.post("/api/v1/kiosk/pickups/lookup", {"code": code2})
+    assert found.status_code == 200 and found.json()["order_no"] == _order2.number
     answers = [
         desk2.post("/api/v1/kiosk/pickups/identity", {"code": code2, "id": "00000X"}).status_code
         for _ in range(4)
@@ -300,8 +301,18 @@ def test_production_responses_carry_the_security_headers():
         "r = Client().get('/login/', secure=True, HTTP_HOST='shop.example.cn')\n"
         "r2 = Client().post('/login/', {'username': 'x', 'password': 'y'}, secure=True,"
         " HTTP_HOST='shop.example.cn')\n"
+        # The session cookie as the production settings make it (sessions in the cache here:
+        # the test database is not this process's to write).
+        "settings.SESSION_ENGINE = 'django.contrib.sessions.backends.cache'\n"
+        "from django.contrib.sessions.middleware import SessionMiddleware\n"
+        "from django.http import HttpResponse\n"
+        "from django.test import RequestFactory\n"
+        "def view(request):\n"
+        "    request.session['probe'] = 1\n"
+        "    return HttpResponse()\n"
+        "r3 = SessionMiddleware(view)(RequestFactory().get('/', secure=True))\n"
         "print(json.dumps({'status': r.status_code, 'headers': dict(r.headers),"
-        " 'cookies': {k: dict(v) for k, v in r2.cookies.items()},"
+        " 'cookies': {k: dict(v) for k, v in [*r2.cookies.items(), *r3.cookies.items()]},"
         " 'plain': Client().get('/login/', HTTP_HOST='shop.example.cn').status_code}))\n"
     )
     env = {**_production_env(), "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -321,8 +332,12 @@ def test_production_responses_carry_the_security_headers():
     assert "default-src 'self'" in csp and "object-src 'none'" in csp
     assert "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
     assert "script-src 'self';" in csp  # no inline script at all
-    for cookie in seen["cookies"].values():
-        assert cookie["secure"] and (cookie["httponly"] or cookie.get("samesite"))
+    cookies = seen["cookies"]
+    assert {"csrftoken", "sessionid"} <= set(cookies), cookies
+    for name, cookie in cookies.items():
+        assert cookie["secure"] is True, name  # never sent over plain HTTP
+        assert cookie["samesite"] in ("Lax", "Strict"), name
+    assert cookies["sessionid"]["httponly"] is True  # no script can read the session
 
 
 def test_every_page_gets_a_fresh_csp_nonce_and_no_inline_script(world, client):

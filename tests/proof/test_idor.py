@@ -213,5 +213,7 @@ def test_carts_hold_only_their_own_items(two_sides):
 def test_a_kiosk_session_page_shows_only_its_counters_orders(two_sides, client):
     response = client.post("/kiosk/sign-in", {"key": two_sides["a"].kiosk_key})
     assert response.status_code == 302
-    assert client.get(f"/api/v1/kiosk/orders/{two_sides['a'].order.number}").status_code == 200
+    own = client.get(f"/api/v1/kiosk/orders/{two_sides['a'].order.number}")
+    assert own.status_code == 200
+    assert own.json()["order_no"] == two_sides["a"].order.number
     assert client.get(f"/api/v1/kiosk/orders/{two_sides['b'].order.number}").status_code == 404

@@ -1,6 +1,8 @@
 """Panels over marketplace orders: the O2O journey (placing -> handover) and annual quota use."""
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 
 import pytest
@@ -96,10 +98,27 @@ def test_journey_and_quota_panels_render_and_export(client):
     params = {"start": "2026-03-01", "end": "2026-03-31"}
     body = client.get("/supervision/", params, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "O2O journey time" in body and "120 s" in body
-    rows = client.get("/supervision/", {**params, "panel": "journey", "format": "csv"})
-    assert "1" in rows.content.decode("utf-8-sig").splitlines()[5]  # the <= 120 s band
-    quota = client.get("/supervision/", {**params, "panel": "quota", "format": "csv"})
-    assert quota.status_code == 200
+    en = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    rows = client.get("/supervision/", {**params, "panel": "journey", "format": "csv"}, **en)
+    assert _csv(rows) == [
+        ["time", "orders"],
+        ["≤ 5 s", "0"], ["≤ 10 s", "0"], ["≤ 30 s", "0"], ["≤ 60 s", "0"],
+        ["≤ 120 s", "1"],  # the one order, handed over 100 s after it was placed
+        ["≤ 300 s", "0"], ["≤ 900 s", "0"], ["≤ 3600 s", "0"], ["longer", "0"],
+    ]  # fmt: skip
+    quota = client.get("/supervision/", {**params, "panel": "quota", "format": "csv"}, **en)
+    assert _csv(quota) == [
+        ["used this year", "shoppers"],
+        ["≤ 1000 yuan", "1"],  # its shopper paid 1,000.00 this year
+        ["≤ 5000 yuan", "0"], ["≤ 10000 yuan", "0"], ["≤ 20000 yuan", "0"],
+        ["≤ 26000 yuan", "0"], ["over the limit", "0"],
+    ]  # fmt: skip
+
+
+def _csv(response) -> list[list[str]]:
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
 
 
 @pytest.mark.parametrize("through", [dt.date(2026, 3, 4), dt.date(2026, 3, 31)])

@@ -99,7 +99,8 @@ def test_merchant_staff_see_their_own_profile_only(client, data):
     au, _de = data
     client.force_login(merchant_user(au, "staff-au"))
     assert client.get("/supervision/enterprises/").url == f"/supervision/enterprises/{AU}/"
-    assert client.get(f"/supervision/enterprises/{AU}/").status_code == 200
+    own = client.get(f"/supervision/enterprises/{AU}/")
+    assert own.status_code == 200 and AU in own.content.decode()
     assert client.get(f"/supervision/enterprises/{DE}/").status_code == 404
     assert client.post(f"/supervision/enterprises/{AU}/grade/", {"grade": "A"}).status_code == 404
 
