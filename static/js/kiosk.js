@@ -50,7 +50,13 @@
   function showStage(sectionId, name) {
     var sec = document.getElementById(sectionId);
     sec.querySelectorAll("[data-stage]").forEach(function (el) { el.hidden = el.dataset.stage !== name; });
+    keypadShown();
     focusScan();
+  }
+  // The keypad only where something is typed (not on the receipt or the payment QR).
+  function keypadShown() {
+    var stage = section() && section().querySelector("[data-stage]:not([hidden])");
+    root.querySelector(".keypad").hidden = !(stage && stage.querySelector("input"));
   }
   function setMode(mode) {
     root.querySelectorAll(".mode").forEach(function (el) { el.hidden = el.id !== mode; });
