@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format migrate seed venv bench bench-pipeline bench-inprocess bench-scaling bench-ledger bench-customs bench-dashboard clean help
+.PHONY: run test lint format migrate seed venv npm bench bench-pipeline bench-inprocess bench-scaling bench-ledger bench-customs bench-dashboard clean help
 
 help:
 	@echo "make run    - install, migrate, seed demo data, start web + worker + beat + sandboxes"
@@ -22,6 +22,14 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The browser suite's front-end tools (axe-core), pinned in package-lock.json.
+NODE_STAMP := node_modules/.installed-stamp
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+npm: $(NODE_STAMP)
+
 .env:
 	cp .env.example .env
 
@@ -37,7 +45,7 @@ run: seed
 	$(PY) manage.py demo_info
 	$(BIN)/honcho -f Procfile.dev start
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

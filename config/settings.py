@@ -163,7 +163,8 @@ AUTHENTICATION_BACKENDS = [
     "marketplace.auth.PhoneOrUsernameBackend",
 ]
 # Web sign-in and registration forms (the API uses AUTH_THROTTLE_RATE): failed sign-ins per
-# account name and per client address, registrations per address, before a lockout of
+# account name and per client address, registrations refused as probing (ID or mobile already
+# registered; sign-ups and typos never count) per address, before a lockout of
 # SIGNIN_LOCKOUT_MINUTES (counted in the cache, so every web node agrees).
 SIGNIN_MAX_FAILURES = env.int("SIGNIN_MAX_FAILURES", default=5)
 SIGNIN_MAX_FAILURES_PER_IP = env.int("SIGNIN_MAX_FAILURES_PER_IP", default=20)

@@ -40,6 +40,11 @@ class ClearanceView:
     def is_final(self) -> bool:
         return self.state in ("released", "returned", "rejected", "cancelled")
 
+    @property
+    def state_label(self) -> str:
+        """The state in the reader's language (pages never show the code)."""
+        return str(OrderClearance.State(self.state).label)
+
 
 @dataclass(frozen=True)
 class ClearanceChange:

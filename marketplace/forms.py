@@ -4,18 +4,42 @@ import math
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
+from marketplace.errors import MarketplaceError
 from marketplace.selectors.catalog import SORTS
+from marketplace.services.shoppers import clean_mobile, clean_real_name, clean_resident_id
 from marketplace.services.signin_limits import (
     attempt_failed,
     attempts_clear,
     attempts_locked_seconds,
     signin_subjects,
 )
+
+
+def register_locked_error(seconds: int) -> ValidationError:
+    """What a person registering from a locked address reads: what happened, in their words."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return ValidationError(
+        ngettext(
+            "Many registrations from this network were just refused because the resident ID or "
+            "mobile number is already registered. To protect people's identities, registering "
+            "from here is paused for %(minutes)d minute. If you already have an account, sign "
+            "in instead.",
+            "Many registrations from this network were just refused because the resident ID or "
+            "mobile number is already registered. To protect people's identities, registering "
+            "from here is paused for %(minutes)d minutes. If you already have an account, sign "
+            "in instead.",
+            minutes,
+        )
+        % {"minutes": minutes},
+        code="locked",
+    )
 
 
 def locked_error(seconds: int) -> ValidationError:
@@ -33,25 +57,33 @@ def locked_error(seconds: int) -> ValidationError:
     )
 
 
-class NoEchoTextInput(forms.TextInput):
-    """A visible text input that never renders its value back: a form shown again with errors
-    must not carry the resident ID in its HTML (browser caches, shared counter screens)."""
-
-    def format_value(self, value):
-        return None
+def _service_check(clean, value):
+    """Run one of the registration service's own field checks, as a form error: the form shows
+    every field's problem at once instead of the service's first one."""
+    try:
+        return clean(value)
+    except MarketplaceError as exc:
+        raise ValidationError(exc.message, code=exc.code) from None
 
 
 class RegisterForm(forms.Form):
+    """Shows every field's error at once and keeps what the person typed, except the password
+    (never rendered back). The resident ID is kept too: it is their own input on their own
+    screen, the page is sent `Cache-Control: no-store` (views.accounts.register), no error
+    message ever repeats it, and everywhere it is shown afterwards it is masked to the last 4."""
+
     real_name = forms.CharField(
         label=_("Real name"),
         max_length=50,
         help_text=_("Exactly as on your resident ID card; customs checks it with every order."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     resident_id = forms.CharField(
         label=_("Resident ID number"),
         max_length=18,
-        min_length=18,
-        widget=NoEchoTextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}
+        ),
         help_text=_("18 characters. Stored encrypted; we only ever show the last 4."),
     )
     mobile = forms.CharField(
@@ -66,16 +98,39 @@ class RegisterForm(forms.Form):
         help_text=_("Leave empty to sign in with your mobile number."),
     )
     password1 = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label=_("Password again"), strip=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
+
+    def clean_real_name(self):
+        return _service_check(clean_real_name, self.cleaned_data["real_name"])
+
+    def clean_resident_id(self):
+        return _service_check(clean_resident_id, self.cleaned_data["resident_id"])
+
+    def clean_mobile(self):
+        return _service_check(clean_mobile, self.cleaned_data["mobile"])
 
     def clean(self):
         data = super().clean()
-        if data.get("password1") and data.get("password1") != data.get("password2"):
+        password = data.get("password1")
+        if password and password != data.get("password2"):
             self.add_error("password2", _("The two passwords differ; type the same one twice."))
+        elif password:
+            user = get_user_model()(
+                username=data.get("username") or data.get("mobile") or "",
+                first_name=(data.get("real_name") or "")[:150],
+            )
+            try:
+                validate_password(password, user)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
         return data
 
 
@@ -156,6 +211,7 @@ class SearchForm(forms.Form):
 
 class CheckoutForm(forms.Form):
     MODES = [("pickup", _("Counter pickup (ready in minutes)")), ("delivery", _("Home delivery"))]
+    DELIVERY_FIELDS = ("consignee", "phone", "address", "district")
 
     mode = forms.ChoiceField(label=_("Delivery"), choices=MODES, widget=forms.RadioSelect)
     counter_code = forms.ChoiceField(label=_("Pickup counter"), required=False)
@@ -166,8 +222,10 @@ class CheckoutForm(forms.Form):
 
     def __init__(self, *args, counters=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["counter_code"].choices = [("", "---")] + [
-            (c.code, f"{c.code} {c.name_zh} / {c.name_en}") for c in counters
+        # The counter's name in the page's language only (the label mixed both).
+        chinese = (get_language() or "").startswith("zh")
+        self.fields["counter_code"].choices = [("", _("Choose a counter"))] + [
+            (c.code, f"{c.name_zh if chinese else c.name_en} ({c.code})") for c in counters
         ]
         if not self.is_bound:
             self.initial.setdefault("mode", "pickup")

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OrderClearance(models.Model):
@@ -13,13 +14,13 @@ class OrderClearance(models.Model):
         DELIVERY = "delivery", _("domestic delivery")
 
     class State(models.TextChoices):
-        FILING = "filing", _("filing order, payment and waybill")
-        DECLARED = "declared", _("inventory list declared")
-        HELD = "held", _("held for review or inspection")
-        RELEASED = "released", _("released")
-        RETURNED = "returned", _("returned into bond")
-        REJECTED = "rejected", _("rejected")
-        CANCELLED = "cancelled", _("cancelled")
+        FILING = "filing", _("Filing order, payment and waybill")
+        DECLARED = "declared", _("Inventory list declared")
+        HELD = "held", _("Held for review or inspection")
+        RELEASED = "released", pgettext_lazy("state", "Released")
+        RETURNED = "returned", _("Returned into bond")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
 
     order_no = models.CharField(_("order number"), max_length=64, unique=True)
     ebc_code = models.CharField(_("merchant code"), max_length=18, db_index=True)

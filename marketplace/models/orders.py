@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from marketplace.models.catalog import Listing, _localized
 from marketplace.models.merchants import Merchant
@@ -18,20 +19,20 @@ from marketplace.models.shoppers import Shopper
 
 class Order(models.Model):
     class State(models.TextChoices):
-        PLACED = "placed", _("placed")
-        PAID = "paid", _("paid")
-        HELD = "held", _("held for inspection")
-        RELEASED = "released", _("released")
-        DISPATCHED = "dispatched", _("dispatched by courier")
-        DELIVERED = "delivered", _("delivered")
-        CANCELLED = "cancelled", _("cancelled")
-        EXPIRED = "expired", _("expired")
-        REJECTED = "rejected", _("rejected")
-        RETURNED = "returned", _("returned")
+        PLACED = "placed", _("Placed")
+        PAID = "paid", _("Paid")
+        HELD = "held", _("Held for inspection")
+        RELEASED = "released", pgettext_lazy("state", "Released")
+        DISPATCHED = "dispatched", _("Dispatched by courier")
+        DELIVERED = "delivered", pgettext_lazy("state", "Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+        REJECTED = "rejected", _("Rejected")
+        RETURNED = "returned", _("Returned")
 
     class Delivery(models.TextChoices):
-        PICKUP = "pickup", _("counter pickup")
-        DELIVERY = "delivery", _("domestic delivery")
+        PICKUP = "pickup", _("Counter pickup")
+        DELIVERY = "delivery", _("Domestic delivery")
 
     # Paid orders use the shopper's annual allowance until cancelled, rejected or returned.
     QUOTA_STATES = (State.PAID, State.HELD, State.RELEASED, State.DISPATCHED, State.DELIVERED)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.models import Order, Payment
@@ -16,10 +17,19 @@ class TimelineStep:
     key: str  # registration | ordering | filing | payment | delivery
     label: str
     at: datetime | None
+    # Seconds from the step before to this one (None for the first step or when not done):
+    # the order page shows how long each step took.
+    elapsed_seconds: int | None = None
 
     @property
     def done(self) -> bool:
         return self.at is not None
+
+    @property
+    def at_local(self) -> str:
+        """The time on the site's clock (settings.TIME_ZONE, Beijing time), as the page and
+        its live refresh both show it: the browser's own zone never enters."""
+        return timezone.localtime(self.at).strftime("%Y-%m-%d %H:%M:%S") if self.at else ""
 
 
 STEPS = [
@@ -76,7 +86,15 @@ def order_timeline(order) -> list[TimelineStep]:
         "payment": order.paid_at,
         "delivery": order.delivered_at,
     }
-    return [TimelineStep(key, str(label), times[key]) for key, label in STEPS]
+    steps, previous = [], None
+    for key, label in STEPS:
+        at = times[key]
+        elapsed = None
+        if at is not None and previous is not None and key != "ordering":
+            elapsed = max(0, round((at - previous).total_seconds()))
+        steps.append(TimelineStep(key, str(label), at, elapsed))
+        previous = at or previous
+    return steps
 
 
 def order_payment(order) -> Payment | None:

@@ -159,14 +159,16 @@ def route_for(delivery: PickupDelivery | HomeDelivery) -> Route:
                 _("Enter the full delivery address (street, building, room)."), field="address"
             )
         clean_mobile(delivery.phone)
-        dock = bonded_selectors.location_by_code(settings.DELIVERY_DOCK_CODE)
-        storage = bonded_selectors.storage_location_for(dock) if dock else None
-        if dock is None or storage is None:
-            raise InvalidDelivery(_("Home delivery is not available at the moment."))
-        return Route(
-            "delivery", dock.code, storage.code, to_fen(settings.DELIVERY_FREIGHT), address
-        )
+        return _dock_route(address)
     raise InvalidDelivery()
+
+
+def _dock_route(address: str) -> Route:
+    dock = bonded_selectors.location_by_code(settings.DELIVERY_DOCK_CODE)
+    storage = bonded_selectors.storage_location_for(dock) if dock else None
+    if dock is None or storage is None:
+        raise InvalidDelivery(_("Home delivery is not available at the moment."))
+    return Route("delivery", dock.code, storage.code, to_fen(settings.DELIVERY_FREIGHT), address)
 
 
 def _listings(lines: Sequence[CartLine]) -> dict[int, Listing]:
@@ -205,13 +207,25 @@ def _used_reader(extra: Decimal) -> Callable[..., Decimal]:
 
 
 def checkout_preview(
-    *, shopper, lines: Sequence[CartLine], delivery: PickupDelivery | HomeDelivery | None = None
+    *,
+    shopper,
+    lines: Sequence[CartLine],
+    delivery: PickupDelivery | HomeDelivery | None = None,
+    mode: str | None = None,
 ) -> CheckoutPreview:
     """Per line and per order: value, tax, total; the quota room before and after. Problems
-    (over a limit, short of stock) are listed with their message rather than raised."""
+    (over a limit, short of stock) are listed with their message rather than raised.
+
+    `mode="delivery"` without a delivery prices home delivery (freight, the dock's stock) while
+    the shopper is still typing the address: checkout's totals follow the choice at once."""
     lines = clean_lines(lines)
     listings = _listings(lines)
-    route = route_for(delivery) if delivery is not None else None
+    if delivery is not None:
+        route = route_for(delivery)
+    elif mode == "delivery":
+        route = _dock_route("")
+    else:
+        route = None
     storage_codes = [route.storage_code] if route else None
     free = bonded_selectors.available_by_item(
         item_ids=[x.item_id for x in listings.values()], location_codes=storage_codes

@@ -7,10 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from marketplace.errors import MarketplaceError
-from marketplace.forms import LoginForm, RegisterForm, locked_error
+from marketplace.errors import (
+    MarketplaceError,
+    MobileAlreadyRegistered,
+    ResidentIdAlreadyRegistered,
+)
+from marketplace.forms import LoginForm, RegisterForm, register_locked_error
 from marketplace.selectors.quota import annual_quota
 from marketplace.selectors.shoppers import shopper_for_user
 from marketplace.services.cart import cart_merge_session
@@ -21,23 +26,34 @@ from marketplace.services.signin_limits import (
     register_subjects,
 )
 
+# Refusals that look like someone probing which resident IDs or mobiles are registered: only
+# these count against the address. Successful sign-ups and typos (a wrong check digit, two
+# passwords that differ) never do, so a shop's shared Wi-Fi is not locked by its customers.
+PROBING = (ResidentIdAlreadyRegistered, MobileAlreadyRegistered)
+
+
+def _paused(request, seconds: int):
+    """Registering from this address is paused: say why, and keep nothing typed on screen."""
+    message = register_locked_error(seconds).messages[0]
+    return render(
+        request,
+        "marketplace/register.html",
+        {"form": RegisterForm(), "paused": message},
+        status=429,
+    )
+
 
 @sensitive_post_parameters("resident_id", "password1", "password2")
+@never_cache
 def register(request):
     if request.user.is_authenticated and shopper_for_user(request.user):
         return redirect("marketplace:account")
     form = RegisterForm(request.POST or None)
     if request.method == "POST":
-        # Every registration attempt counts against the address: registering is also a way to
-        # probe whether a resident ID or mobile is taken, and to mass-create accounts.
         subjects = register_subjects(request=request)
         locked = attempts_locked_seconds(subjects=subjects)
-        if not locked:
-            attempt_failed(subjects=subjects)  # this one goes ahead; the next may be locked
-        else:
-            form.is_valid()
-            form.add_error(None, locked_error(locked))
-            return render(request, "marketplace/register.html", {"form": form}, status=429)
+        if locked:
+            return _paused(request, locked)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -49,6 +65,8 @@ def register(request):
                 password=data["password1"],
             )
         except MarketplaceError as exc:
+            if isinstance(exc, PROBING) and attempt_failed(subjects=subjects):
+                return _paused(request, attempts_locked_seconds(subjects=subjects))
             field = exc.extra.get("field")
             form.add_error(field if field in form.fields else None, exc.message)
         else:

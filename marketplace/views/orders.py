@@ -13,6 +13,7 @@ from django.utils.html import format_html_join
 from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from bonded import selectors as bonded_selectors
@@ -81,23 +82,44 @@ def _delivery(data):
     )
 
 
+def _summary_delivery(form, data, counters):
+    """The delivery the totals are priced for while the shopper chooses: the chosen counter
+    (or the first), or home delivery before its address is complete."""
+    if (data.get("mode") or "pickup") == "delivery":
+        if form.is_bound and form.is_valid():
+            return _delivery(form.cleaned_data), None
+        return None, "delivery"
+    code = data.get("counter_code") or (counters[0].code if counters else "")
+    return PickupDelivery(counter_code=code), None
+
+
 @login_required
 def checkout(request):
+    """One page: delivery choice, the totals for it (updated by static/js/checkout.js as the
+    shopper chooses, or by the "update totals" button without JavaScript) and one primary
+    action, "place order". `?summary=1` answers just the totals for the script."""
     shopper = shopper_for_user(request.user)
     if shopper is None:
         raise Http404
     counters = bonded_selectors.zone_counters()
-    form = CheckoutForm(request.POST or request.GET or None, counters=counters)
     lines = cart_services.cart_lines(shopper=shopper)
     if not lines:
         messages.info(request, _("Your cart is empty. Add products before checking out."))
         return redirect("marketplace:cart")
+    placing = request.method == "POST" and "confirm" in request.POST
+    source = request.POST if request.method == "POST" else request.GET
+    if placing:
+        form = CheckoutForm(request.POST, counters=counters)
+    else:  # choosing: show what was chosen, without errors for fields not filled in yet
+        chosen = {k: v for k, v in source.items() if k in CheckoutForm.base_fields}
+        form = CheckoutForm(initial=chosen, counters=counters)
+    data = form.data if form.is_bound else {**form.initial}
     preview, error = None, None
-    if form.is_bound and form.is_valid():
+    if placing and form.is_valid():
         try:
             delivery = _delivery(form.cleaned_data)
             preview = checkout_preview(shopper=shopper, lines=lines, delivery=delivery)
-            if request.method == "POST" and request.POST.get("confirm") and preview.ok:
+            if preview.ok:
                 orders = order_place(
                     shopper=shopper, lines=lines, delivery=delivery, channel="web",
                     actor=request.user.get_username(),
@@ -114,18 +136,25 @@ def checkout(request):
             field = exc.extra.get("field")
             if field in form.fields:
                 form.add_error(field, exc.message)
-            error = exc.message
-    elif not form.is_bound:
+            else:
+                error = exc.message
+    if preview is None:
         try:
-            preview = checkout_preview(shopper=shopper, lines=lines)
+            delivery, mode = _summary_delivery(form, data, counters)
+            preview = checkout_preview(shopper=shopper, lines=lines, delivery=delivery, mode=mode)
         except DomainError as exc:
             error = exc.message
-    return render(
-        request,
-        "marketplace/checkout.html",
-        {"form": form, "preview": preview, "error": error, "counters": counters,
-         "quota": annual_quota(shopper=shopper)},
-    )  # fmt: skip
+    context = {
+        "form": form,
+        "mode": data.get("mode") or "pickup",
+        "preview": preview,
+        "error": error,
+        "counters": counters,
+        "quota": annual_quota(shopper=shopper),
+    }
+    if request.GET.get("summary"):
+        return render(request, "marketplace/_checkout_summary.html", context)
+    return render(request, "marketplace/checkout.html", context)
 
 
 def _own_order(request, order_no: str):
@@ -175,8 +204,22 @@ def order_detail(request, order_no: str):
             "clearance": customs_selectors.order_clearance(order.number),
             "payment": order_selectors.order_payment(order),
             "panels": render_panels(order, request),
+            "shopper_reason": shopper_reason(order),
         },
     )
+
+
+def shopper_reason(order) -> str:
+    """The reason a shopper reads beside the state. Only the authority's answer on a rejected
+    order is meant for them; the other reasons are the system's own notes in English ("released
+    by ciq and customs"), which the state's label already says in the page's language."""
+    return order.state_reason if order.state == order.State.REJECTED else ""
+
+
+def _elapsed(seconds) -> str:
+    if seconds is None:
+        return ""
+    return ngettext("+%(s)d second", "+%(s)d seconds", seconds) % {"s": seconds}
 
 
 def status_payload(order) -> dict:
@@ -184,10 +227,18 @@ def status_payload(order) -> dict:
         "number": order.number,
         "state": order.state,
         "state_label": str(order.get_state_display()),
-        "reason": order.state_reason,
+        "reason": shopper_reason(order),
         "clearance": order.clearance_state,
+        # Times come formatted on the site's clock (Beijing time): the page never converts them
+        # to the browser's zone, so they read the same before and after a refresh.
         "steps": [
-            {"key": s.key, "label": s.label, "at": s.at.isoformat() if s.at else None}
+            {
+                "key": s.key,
+                "label": s.label,
+                "at": s.at.isoformat() if s.at else None,
+                "at_local": s.at_local,
+                "elapsed": _elapsed(s.elapsed_seconds),
+            }
             for s in order_selectors.order_timeline(order)
         ],
     }

@@ -17,6 +17,7 @@ def test_storefront_opens_in_chinese_and_switches_to_english(page, screenshot):
 def test_staff_sign_in_to_admin(page, screenshot):
     User.objects.create_superuser("boss", "boss@example.com", "a-long-test-password")
     page.goto(page.base_url + "/admin/login/")
+    screenshot(page, "admin-login")
     page.fill("#id_username", "boss")
     page.fill("#id_password", "a-long-test-password")
     page.click("input[type=submit]")

@@ -45,11 +45,13 @@ def test_operator_scans_fixes_a_wrong_item_packs_and_dispatches(
     request.getfixturevalue("sandbox")
     world, order = released(settings)
     page.goto(page.base_url + "/login/?next=/warehouse/")
+    screenshot(page, "warehouse-login")
     page.fill("#id_username", "picker")
     page.fill("#id_password", "bondport-demo")
     page.keyboard.press("Enter")
     page.wait_for_selector("#new-wave")
     assert "今日波次" in page.inner_text("h1")
+    screenshot(page, "warehouse-home-zh")
     focused(page, "#new-wave")
     submit(page)  # new wave
     page.wait_for_selector("#next")
