@@ -85,7 +85,7 @@
     b.type = "button"; b.className = "secondary small"; b.dataset.action = action; b.dataset.barcode = code;
     b.textContent = "−1";
     b.title = UI.remove_one;
-    b.setAttribute("aria-label", UI.remove_one_of.replace("%(name)s", name));
+    b.setAttribute("aria-label", "−1 · " + UI.remove_one_of.replace("%(name)s", name));
     return b;
   }
   function mask(id) { id = id || ""; return id.replace(/.(?=.{4})/g, "*"); }

@@ -11,17 +11,10 @@ from tests.pickup import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-KIOSK = {"width": 1080, "height": 1920}
-
 
 @pytest.fixture
-def kiosk_page(browser, live_server):
-    context = browser.new_context(locale="zh-CN", viewport=KIOSK)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.base_url = live_server.url
-    yield page
-    context.close()
+def kiosk_page(new_page):
+    return new_page(size="kiosk")
 
 
 def sign_in(page, key: str) -> None:
