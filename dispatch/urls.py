@@ -8,5 +8,6 @@ urlpatterns = [
     path("warehouse/waves/new", views.wave_new, name="wave_new"),
     path("warehouse/waves/<str:number>/", views.wave_page, name="wave"),
     path("warehouse/shipments/<str:order_no>/", views.shipment_page, name="shipment"),
+    path("warehouse/shipments/<str:order_no>/label/", views.shipment_label, name="label"),
     path("courier/callback/", views.courier_callback, name="courier_callback"),
 ]
