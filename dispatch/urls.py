@@ -9,5 +9,6 @@ urlpatterns = [
     path("warehouse/waves/<str:number>/", views.wave_page, name="wave"),
     path("warehouse/shipments/<str:order_no>/", views.shipment_page, name="shipment"),
     path("warehouse/returns/", views.returns_page, name="returns"),
+    path("warehouse/shipments/<str:order_no>/label/", views.shipment_label, name="label"),
     path("courier/callback/", views.courier_callback, name="courier_callback"),
 ]

@@ -196,6 +196,22 @@ def _fix(request, actor: str) -> None:
 
 
 @operator_required
+def shipment_label(request, order_no: str):
+    """The printable waybill label (print CSS, 100 x 150 mm): once the parcel is packed."""
+    from dispatch.labels import code128_svg
+
+    shipment = selectors.shipment_by_order(order_no)
+    if shipment is None or shipment.packed_at is None:
+        raise Http404
+    return render(
+        request,
+        "dispatch/label.html",
+        {"shipment": shipment, "barcode_svg": code128_svg(shipment.logistics_no),
+         "courier": settings.COURIER_NAME},
+    )  # fmt: skip
+
+
+@operator_required
 @require_http_methods(["GET", "POST"])
 def shipment_page(request, order_no: str):
     shipment = selectors.shipment_by_order(order_no)

@@ -68,11 +68,28 @@ class PaymentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class ClearanceFilter(admin.SimpleListFilter):
+    """The customs clearance in words (the column holds customs' state codes)."""
+
+    title = _("customs clearance")
+    parameter_name = "clearance_state"
+
+    def lookups(self, request, model_admin):
+        from customs.models import OrderClearance
+
+        return [("none", _("not filed yet")), *OrderClearance.State.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(clearance_state="")
+        return queryset.filter(clearance_state=self.value()) if self.value() else queryset
+
+
 @admin.register(Order)
 class OrderAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     list_display = ["number", "shopper", "merchant", "state", "delivery_mode", "total_display",
-                    "clearance_state", "flagged", "created_at"]  # fmt: skip
-    list_filter = ["state", "delivery_mode", "flagged", "clearance_state"]
+                    "clearance_words", "flagged", "created_at"]  # fmt: skip
+    list_filter = ["state", "delivery_mode", "flagged", ClearanceFilter]
     list_select_related = ["shopper", "merchant"]
     search_fields = ["number"]
     readonly_fields = [f.name for f in Order._meta.fields] + ["clearance"]
@@ -84,6 +101,15 @@ class OrderAdmin(MerchantScopedAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=_("customs clearance"), ordering="clearance_state")
+    def clearance_words(self, obj: Order):
+        from customs.models import OrderClearance
+
+        if not obj.clearance_state:
+            return _("not filed yet")
+        labels = dict(OrderClearance.State.choices)
+        return labels.get(obj.clearance_state, obj.clearance_state)
 
     @admin.display(description=_("to pay"))
     def total_display(self, obj: Order):

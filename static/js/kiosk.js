@@ -50,7 +50,13 @@
   function showStage(sectionId, name) {
     var sec = document.getElementById(sectionId);
     sec.querySelectorAll("[data-stage]").forEach(function (el) { el.hidden = el.dataset.stage !== name; });
+    keypadShown();
     focusScan();
+  }
+  // The keypad only where something is typed (not on the receipt or the payment QR).
+  function keypadShown() {
+    var stage = section() && section().querySelector("[data-stage]:not([hidden])");
+    root.querySelector(".keypad").hidden = !(stage && stage.querySelector("input"));
   }
   function setMode(mode) {
     root.querySelectorAll(".mode").forEach(function (el) { el.hidden = el.id !== mode; });
@@ -79,7 +85,7 @@
     b.type = "button"; b.className = "secondary small"; b.dataset.action = action; b.dataset.barcode = code;
     b.textContent = "−1";
     b.title = UI.remove_one;
-    b.setAttribute("aria-label", UI.remove_one_of.replace("%(name)s", name));
+    b.setAttribute("aria-label", "−1 · " + UI.remove_one_of.replace("%(name)s", name));
     return b;
   }
   function mask(id) { id = id || ""; return id.replace(/.(?=.{4})/g, "*"); }

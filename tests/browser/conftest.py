@@ -45,10 +45,10 @@ BLOCKING_IMPACTS = {"serious", "critical"}
 # warehouse, supervision: engineer h8-staff). They are still recorded in axe-summary.jsonl, but
 # do not fail the test until that work lands; delete an entry when its screen is fixed. The
 # shopper's screens have none. (path regex, axe rule id or "codes")
-KNOWN_FAILURES = [
-    (r"^/admin/", "link-in-text-block"),
-    (r"^/admin/", "codes"),
-    (r"^/kiosk/", "color-contrast"),
+KNOWN_FAILURES: list[tuple[str, str]] = [
+    # The inspection queue shows the authority's own return text (the sandbox answers in
+    # English with words like "customs", "inspection"); that screen is being reworked (h2).
+    (r"^/admin/customs/inspectionqueue/", "codes"),
 ]
 
 

@@ -16,6 +16,7 @@ DEMO_PASSWORD = "bondport-demo"
 def sign_in(page, username: str, password: str = DEMO_PASSWORD, lang: str = "zh-hans") -> None:
     page.context.add_cookies([{"name": "django_language", "value": lang, "url": page.base_url}])
     page.goto(page.base_url + "/admin/login/")
+    page.audit(f"admin-login-{lang}")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("input[type=submit]")

@@ -75,6 +75,19 @@ def test_operator_scans_fixes_a_wrong_item_packs_and_dispatches(
     page.keyboard.type("1.80")
     submit(page)
     page.wait_for_selector("#dispatch")
+    assert page.locator("#pack-form").count() == 0  # packed: no pack controls left
+    assert page.locator("#print-label").is_visible()
+    screenshot(page, "warehouse-packed-zh")
+    waybill = Shipment.objects.get(order_no=order.number).logistics_no
+    page.goto(page.base_url + page.get_attribute("#print-label", "href"))
+    assert page.locator(".label .barcode svg rect").count() > 20  # Code 128 bars
+    assert page.inner_text("#label-waybill") == waybill
+    screenshot(page, "warehouse-label-zh")
+    page.emulate_media(media="print")
+    assert page.locator(".no-print").is_hidden()
+    screenshot(page, "warehouse-label-print-zh")
+    page.emulate_media(media="screen")
+    page.goto(page.base_url + f"/warehouse/shipments/{order.number}/")
     focused(page, "#dispatch")
     submit(page)
     page.wait_for_selector("#left")
