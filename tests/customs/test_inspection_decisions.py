@@ -179,12 +179,15 @@ def test_a_refusal_by_the_authority_is_shown_to_staff(held, sandbox, officer, ad
     second.refresh_from_db()
     assert second.state == "refused" and "not held for inspection" in second.last_error
     assert sandbox.records(held.order_no)["customs:CEB621"]["status"] == 800
-    queue = admin_client.get(reverse("admin:customs_inspectionqueue_changelist")).content.decode()
+    queue = admin_client.get(
+        reverse("admin:customs_inspectionqueue_changelist"), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
     assert "refused by the authority" in queue and "not held for inspection" in queue
     listed = admin_client.get(
         reverse("admin:customs_inspectiondecision_changelist"), {"state__exact": "refused"}
     ).content.decode()
     assert "label mismatch" in listed and "HTTP 409" in listed
+    assert "监管部门已拒绝" in listed  # the staff's language: Chinese by default
     # The refusal changed nothing here; the authority's release does, once it is read.
     assert drive(held.order_no).state == "released"
     assert Declaration.objects.get(pk=held.pk).state == "released"

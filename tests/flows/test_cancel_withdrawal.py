@@ -107,7 +107,7 @@ def test_a_withdrawal_the_authority_refuses_is_shown_on_the_order_and_in_the_adm
         "released or unknown"
     ) in page, page[-3000:]
     admin = admin_client.get(f"/admin/marketplace/order/{order.pk}/change/").content.decode()
-    assert "Customs refused to withdraw this order&#x27;s inventory list" in admin
+    assert "海关拒绝撤销本订单的清单：inventory list already released or unknown" in admin
 
 
 def test_a_list_whose_answer_was_lost_is_withdrawn_at_the_authority_too(world, sandbox):

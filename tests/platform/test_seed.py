@@ -39,3 +39,16 @@ def test_seed_demo_gives_every_staff_role_a_login():
     assert customs.has_perm("customs.view_orderclearance")
     assert customs.has_perm("customs.change_declaration")
     assert not User.objects.get(username="merchant-au").has_perm("customs.view_orderclearance")
+
+
+@pytest.mark.django_db
+def test_only_the_demo_customs_login_records_inspection_decisions():
+    from django.contrib.auth.models import User
+
+    from customs.roles import OFFICER_GROUP, is_customs_officer
+
+    call_command("seed_demo")
+    customs = User.objects.get(username="customs")
+    assert customs.groups.filter(name=OFFICER_GROUP).exists() and is_customs_officer(customs)
+    for name in ("admin", "platform", "warehouse", "merchant-au"):
+        assert not is_customs_officer(User.objects.get(username=name)), name
