@@ -68,7 +68,7 @@ class Sandbox:
         self.push_session = requests.Session()
         self.outbox: queue.Queue = queue.Queue()
         self.stats = {"messages": 0, "records": 0, "receipts": 0, "failed_requests": 0}
-        self.watch = Watch()
+        self.watch = Watch(self.db, self.lock)
         threading.Thread(target=self._run_scheduler, daemon=True, name="scheduler").start()
         threading.Thread(target=self._run_pusher, daemon=True, name="pusher").start()
 
@@ -114,7 +114,10 @@ class Sandbox:
 
     def watch_state(self) -> dict:
         """In-flight requests and what a second send produced (watch.py), for /sandbox/state."""
-        return {**self.watch.state(), "second_records": self.second_records()}
+        with self.wake:
+            pending = len(self.queue)  # receipt steps still to come (lost if the process dies)
+        return {**self.watch.state(), "second_records": self.second_records(),
+                "pending_steps": pending}  # fmt: skip
 
     # --- receipts --------------------------------------------------------------------------
     def emit(self, authority: str, decl_guid: str, status: int, info: str = "") -> None:
