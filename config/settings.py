@@ -373,6 +373,12 @@ CUSTOMS_INSPECTION_RATE_BY_GRADE = {
 CUSTOMS_LEASE_SECONDS = env.float("CUSTOMS_LEASE_SECONDS", default=0)
 # Seconds after which a declaration waiting for the gateway counts as stuck for the sweep.
 CUSTOMS_STUCK_AFTER_SECONDS = env.int("CUSTOMS_STUCK_AFTER_SECONDS", default=60)
+# Seconds without a new receipt after which the sweep asks the authority where an accepted
+# declaration stands (status query; re-sent, idempotently by guid, when it does not know it),
+# and the spacing of those checks.
+CUSTOMS_RECEIPT_OVERDUE_SECONDS = env.int("CUSTOMS_RECEIPT_OVERDUE_SECONDS", default=600)
+# Checks without progress after which the declaration is flagged for staff (with the reason).
+CUSTOMS_QUERY_MAX_ATTEMPTS = env.int("CUSTOMS_QUERY_MAX_ATTEMPTS", default=5)
 # The sandbox authority: its own storage and where it pushes receipts (our signed endpoint).
 CUSTOMS_SANDBOX_DB = env.str("CUSTOMS_SANDBOX_DB", default="") or str(
     VAR_DIR / "customs-sandbox.sqlite3"

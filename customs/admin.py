@@ -5,7 +5,7 @@ read-only here because they are what was filed and what the authorities answered
 """
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
@@ -50,11 +50,34 @@ class ReceiptInline(admin.TabularInline):
         return False
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """Accepted declarations the authority stopped answering (customs.services.overdue)."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("staff", _("overdue, needs staff")),
+            ("asking", _("overdue, being asked again")),
+        ]
+
+    def queryset(self, request, queryset):
+        from customs.services.overdue import declarations_being_asked, declarations_needing_staff
+
+        if self.value() == "staff":
+            return queryset.filter(pk__in=declarations_needing_staff().values("pk"))
+        if self.value() == "asking":
+            return queryset.filter(pk__in=declarations_being_asked().values("pk"))
+        return queryset
+
+
 @admin.register(Declaration)
 class DeclarationAdmin(ReadOnlyAdmin):
     list_display = ["order_no", "kind", "authority", "state", "return_status", "ebc_code",
-                    "attempts", "created_at", "sent_at"]  # fmt: skip
-    list_filter = ["state", "kind", "authority", "ebc_code", "created_at"]
+                    "attempts", "created_at", "sent_at", "needs_staff_display"]  # fmt: skip
+    list_filter = [OverdueFilter, "state", "kind", "authority", "ebc_code", "created_at"]
+    actions = ["requery"]
     search_fields = ["order_no", "guid", "business_no"]
     date_hierarchy = "created_at"
     exclude = ["id_number", "id_hash", "payload", "lease_token"]
@@ -63,6 +86,21 @@ class DeclarationAdmin(ReadOnlyAdmin):
 
     class Media:
         css = {"all": ["css/admin.css"]}  # a style sheet, not a style attribute: strict CSP
+
+    @admin.display(description=_("needs staff"))
+    def needs_staff_display(self, obj):
+        return obj.needs_staff_reason if obj.needs_staff else ""
+
+    def has_requery_permission(self, request):
+        return request.user.has_perm("customs.change_declaration")
+
+    @admin.action(description=_("Ask the authority again (overdue declarations)"),
+                  permissions=["requery"])  # fmt: skip
+    def requery(self, request, queryset):
+        from customs.services.overdue import declarations_requery
+
+        n = declarations_requery(declaration_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(n)d handed back to the overdue check.") % {"n": n})
 
     @admin.display(description=_("resident ID"))
     def masked_id(self, obj):
@@ -137,14 +175,43 @@ class ClearanceEventInline(admin.TabularInline):
         return False
 
 
+class ClearanceNeedsStaffFilter(admin.SimpleListFilter):
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("staff", _("overdue, needs staff"))]
+
+    def queryset(self, request, queryset):
+        from customs.services.overdue import declarations_needing_staff
+
+        if self.value() == "staff":
+            return queryset.filter(order_no__in=declarations_needing_staff().values("order_no"))
+        return queryset
+
+
 @admin.register(OrderClearance)
 class OrderClearanceAdmin(ReadOnlyAdmin):
     list_display = ["order_no", "state", "reason", "ebc_code", "delivery_mode", "ciq_required",
                     "invt_no", "goods_released_at", "state_changed_at"]  # fmt: skip
-    list_filter = ["state", "ebc_code", "delivery_mode", "ciq_required", "created_at"]
+    list_filter = [ClearanceNeedsStaffFilter, "state", "ebc_code", "delivery_mode", "ciq_required",
+                   "created_at"]  # fmt: skip
     search_fields = ["order_no", "invt_no"]
     date_hierarchy = "created_at"
     inlines = [ClearanceEventInline]
+    readonly_fields = ["needs_staff"]
+
+    @admin.display(description=_("needs staff"))
+    def needs_staff(self, obj):
+        from customs.services.overdue import declarations_needing_staff
+
+        flagged = declarations_needing_staff().filter(order_no=obj.order_no).order_by("pk")
+        if not flagged:
+            return "-"
+        return format_html_join(
+            "", "<p>{} ({}): {}</p>",
+            ((d.message_type, d.authority, d.needs_staff_reason) for d in flagged),
+        )  # fmt: skip
 
 
 @admin.register(Receipt)

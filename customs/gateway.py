@@ -1,6 +1,6 @@
 """The gateway interface and its HTTP adapter (sandbox contract: signed XML over HTTP).
 
-A real E-Port transport implements the same two methods and is chosen by the setting
+A real E-Port transport implements the same methods and is chosen by the setting
 CUSTOMS_TRANSPORT; nothing else in the app changes.
 """
 
@@ -34,6 +34,11 @@ class Transport(Protocol):
 
     def send_decision(self, *, authority: str, decl_guid: str, decision: str, note: str) -> dict:
         """An officer's inspection decision on a held declaration, to the authority's record."""
+
+    def query_status(self, *, authority: str, records: list[dict]) -> dict:
+        """Ask the authority where records stand (each {"guid", "messageType", "orderNo"}):
+        {"receipts": [rows shaped as fetch_receipts gives them], "unknown": [guid, ...]}.
+        Raise GatewayRejected when the authority offers no status query (re-send instead)."""
 
 
 class HttpTransport:
@@ -101,6 +106,13 @@ class HttpTransport:
     def fetch_receipts(self, *, authority: str, after: int) -> dict:
         query = urlencode({"after": after, "limit": 500})
         response = self._request("GET", f"{self._url(authority)}/receipts?{query}", b"", {})
+        return response.json()
+
+    def query_status(self, *, authority: str, records: list[dict]) -> dict:
+        body = json.dumps({"records": records}).encode()
+        response = self._request(
+            "POST", f"{self._url(authority)}/status", body, {"Content-Type": "application/json"}
+        )
         return response.json()
 
 

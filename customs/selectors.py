@@ -22,6 +22,7 @@ class DeclarationView:
     return_status: int | None
     return_info: str
     sent_at: datetime | None
+    needs_staff: str = ""  # why staff must look: the authority stopped answering (overdue)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ def clearance_change(order_no: str, *, filed_states: Iterable[str]) -> Clearance
     return ClearanceChange(order_no=order_no, state=state, reason=reason, filed_at=filed_at)
 
 
+VIEW_FIELDS = ["kind", "authority", "state", "return_status", "return_info", "last_error",
+               "sent_at", "state_changed_at", "needs_staff_at", "needs_staff_reason"]  # fmt: skip
+
+
 def order_clearance(order_no: str) -> ClearanceView | None:
     clearance = OrderClearance.objects.filter(order_no=order_no).first()
     if clearance is None:
@@ -88,7 +93,7 @@ def order_clearance(order_no: str) -> ClearanceView | None:
     # Only what the view shows: the payloads and the encrypted resident IDs stay unread.
     decls = (
         Declaration.objects.filter(order_no=order_no)
-        .only("kind", "authority", "state", "return_status", "return_info", "last_error", "sent_at")
+        .only(*VIEW_FIELDS)
         .order_by("created_at", "id")
     )
     events = ClearanceEvent.objects.filter(clearance=clearance)
@@ -108,6 +113,7 @@ def order_clearance(order_no: str) -> ClearanceView | None:
                 return_status=d.return_status,
                 return_info=d.return_info or d.last_error,
                 sent_at=d.sent_at,
+                needs_staff=d.needs_staff_reason if d.needs_staff else "",
             )
             for d in decls
         ),

@@ -77,8 +77,10 @@ class OrderAdmin(admin.ModelAdmin):
         if view is None:
             return "-"
         rows = format_html_join(
-            "", "<li>{} ({}): {} {}</li>",
-            ((d.message_type, d.authority, d.state, d.return_info) for d in view.declarations),
+            "", "<li>{} ({}): {} {}{}</li>",
+            ((d.message_type, d.authority, d.state, d.return_info,
+              f" · {_('needs staff')}: {d.needs_staff}" if d.needs_staff else "")
+             for d in view.declarations),
         )  # fmt: skip
         return format_html("<strong>{}</strong> {}<ul>{}</ul>", view.state, view.reason, rows)
 

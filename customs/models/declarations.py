@@ -88,6 +88,18 @@ class Declaration(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     state_changed_at = models.DateTimeField(default=timezone.now)
+    # Overdue: accepted but no new receipt for CUSTOMS_RECEIPT_OVERDUE_SECONDS (services.overdue).
+    status_queries = models.PositiveIntegerField(_("status queries"), default=0)
+    resends = models.PositiveIntegerField(_("re-sent"), default=0)
+    overdue_checks = models.PositiveIntegerField(
+        _("checks without progress"),
+        default=0,
+        help_text=_("status queries or re-sends since the last move, without an answer"),
+    )
+    overdue_checked_at = models.DateTimeField(_("last overdue check"), null=True, blank=True)
+    overdue_note = models.CharField(_("last overdue check said"), max_length=500, blank=True)
+    needs_staff_at = models.DateTimeField(_("needs staff since"), null=True, blank=True)
+    needs_staff_reason = models.CharField(_("why it needs staff"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -101,6 +113,11 @@ class Declaration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.message_type} {self.order_no} ({self.state})"
+
+    @property
+    def needs_staff(self) -> bool:
+        """Flagged by the overdue check and not moved since (a late receipt clears it)."""
+        return self.needs_staff_at is not None and self.state_changed_at <= self.needs_staff_at
 
     @property
     def message_type(self) -> str:
@@ -166,6 +183,7 @@ class Receipt(models.Model):
         POLL = "poll", _("polled")
         RESPONSE = "response", _("gateway response")
         OFFICER = "officer", _("inspection decision")
+        QUERY = "query", _("status query")
 
     guid = models.CharField(max_length=64, unique=True)
     source = models.CharField(max_length=16, choices=Source.choices)

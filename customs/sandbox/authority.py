@@ -35,6 +35,16 @@ class Knobs:
     hold_next: int = 0
     hold_seconds: float = 0.0
     hold_types: list[str] = field(default_factory=list)
+    # An authority that stops answering: the next N records (of quiet_types, all when empty)
+    # are answered 2 declaring and then ... mute: processed, but no receipt is ever sent or
+    # listed for them (the status query still knows); stall: never processed (as a lost
+    # step); forget: not even stored (the status query does not know them).
+    mute_after_accept: int = 0
+    stall_after_accept: int = 0
+    forget_after_accept: int = 0
+    quiet_types: list[str] = field(default_factory=list)
+    duplicate_key_on_resend: bool = False  # a re-sent record it holds: -1 duplicate business key
+    status_query: bool = True  # False: POST <base>/status answers 404 (no status query)
 
     def update(self, values: dict) -> None:
         for key, value in values.items():

@@ -122,6 +122,11 @@ def make_handler(sandbox: Sandbox):
             if authority in AUTHORITIES and parts.path.endswith("/decisions"):
                 self._watch("decisions", authority)
                 return self._answer(*sandbox.decide(authority, body))
+            if authority in AUTHORITIES and parts.path.endswith("/status"):
+                self._watch("status", authority)
+                if self._injected_failure():
+                    return
+                return self._answer(*sandbox.status_query(authority, body))
             if authority not in AUTHORITIES or not parts.path.endswith("/messages"):
                 return self._answer(404, {"reason": "not found"})
             self._watch(message_type_of(body), authority)

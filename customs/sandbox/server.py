@@ -5,14 +5,19 @@ HTTP contract (same as the real gateway adapter expects), under /customs and /ci
   GET  <base>/receipts?after=N&limit=M   signed -> {"receipts": [...], "next": N}
   POST <base>/decisions  signed JSON {"guid", "decision": "release"|"reject", "note"}: an
                          officer's decision on a record held for inspection (500)
+  POST <base>/status     signed JSON {"records": [{"guid", "messageType", "orderNo"}]} -> the
+                         current receipt row per record it knows (by guid, else by business
+                         key), in the shape of fetched receipts: {"receipts": [...], "unknown":
+                         [guid, ...]}
   POST /sandbox/control  signed JSON knobs (latency, inspection rate, outage, 5xx ...)
   GET  /sandbox/state    signed -> knobs and counters
 Receipts are also pushed, signed, to the callback URL as {"receipts": [row]}.
+The receipt steps still to come are rows of its SQLite file (table steps), so a restarted
+sandbox resumes them where it stopped.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import json
 import logging
@@ -49,7 +54,16 @@ CREATE TABLE IF NOT EXISTS records (authority TEXT, guid TEXT, type TEXT, order_
     PRIMARY KEY (authority, guid), UNIQUE (authority, type, business_key));
 CREATE TABLE IF NOT EXISTS receipts (id INTEGER PRIMARY KEY AUTOINCREMENT, authority TEXT,
     body TEXT);
+CREATE TABLE IF NOT EXISTS steps (id INTEGER PRIMARY KEY AUTOINCREMENT, due REAL, name TEXT,
+    args TEXT);
+CREATE INDEX IF NOT EXISTS steps_due ON steps (due, id);
+CREATE TABLE IF NOT EXISTS muted (authority TEXT, guid TEXT, PRIMARY KEY (authority, guid));
 """
+RECEIPT_TYPES = {"CEB311": "CEB312", "CEB411": "CEB412", "CEB511": "CEB512", "CEB513": "CEB514",
+                 "CEB621": "CEB622", "CEB623": "CEB624", "CEB625": "CEB626"}  # fmt: skip
+# The receipt steps a record may still have ahead of it (Sandbox.later), by name: durable rows,
+# so only these methods, with JSON arguments, can be scheduled.
+STEPS = ("_first_step", "_review", "_conclude", "_advance")
 
 
 class Sandbox:
@@ -59,11 +73,12 @@ class Sandbox:
         self.positive = load_positive_list()
         self.db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: every commit survives the process being killed (not a power cut).
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self.lock = threading.RLock()
         self.nonces: dict[str, float] = {}
-        self.counter = itertools.count()
-        self.queue: list = []
+        self.counter = itertools.count(self._counter_start())
         self.wake = threading.Condition()
         self.push_session = requests.Session()
         self.outbox: queue.Queue = queue.Queue()
@@ -114,10 +129,8 @@ class Sandbox:
 
     def watch_state(self) -> dict:
         """In-flight requests and what a second send produced (watch.py), for /sandbox/state."""
-        with self.wake:
-            pending = len(self.queue)  # receipt steps still to come (lost if the process dies)
         return {**self.watch.state(), "second_records": self.second_records(),
-                "pending_steps": pending}  # fmt: skip
+                "pending_steps": self.pending_steps()}  # fmt: skip
 
     # --- receipts --------------------------------------------------------------------------
     def emit(self, authority: str, decl_guid: str, status: int, info: str = "") -> None:
@@ -133,13 +146,13 @@ class Sandbox:
             "UPDATE records SET status=?, info=? WHERE authority=? AND guid=?",
             status, info, authority, decl_guid,
         )  # fmt: skip
+        if self._muted(authority, decl_guid):
+            return  # it went quiet after accepting: the change is kept, no receipt is sent
         body = {
             "guid": str(uuid.uuid4()),
             "authority": authority,
             "declGuid": decl_guid,
-            "messageType": {"CEB311": "CEB312", "CEB411": "CEB412", "CEB511": "CEB512",
-                            "CEB513": "CEB514", "CEB621": "CEB622", "CEB623": "CEB624",
-                            "CEB625": "CEB626"}[type_],
+            "messageType": RECEIPT_TYPES[type_],
             "orderNo": order_no,
             "returnStatus": status,
             "returnInfo": info,
@@ -191,24 +204,109 @@ class Sandbox:
         receipts = [{**json.loads(body), "id": id_} for id_, body in rows]
         return {"receipts": receipts, "next": rows[-1][0] if rows else after}
 
-    # --- scheduler: receipt steps after the configured latency ----------------------------------
+    # --- scheduler: receipt steps after the configured latency, kept in the database ----------
+    def _counter_start(self) -> int:
+        """List numbers go on from the highest stored (a restart must not reissue one)."""
+        row = self._one("SELECT MAX(CAST(substr(invt_no, 10) AS INTEGER)) FROM records")
+        return (row[0] or 0) + 1
+
     def later(self, steps: int, fn, *args) -> None:
-        due = time.monotonic() + steps * self.knobs.latency_ms / 1000
+        """Schedule a receipt step: a row of the steps table, due by the wall clock, so a
+        restarted sandbox runs what it had promised."""
+        if fn.__name__ not in STEPS:
+            raise ValueError(f"{fn.__name__} is not a schedulable step")
+        due = time.time() + steps * self.knobs.latency_ms / 1000
+        self._exec(
+            "INSERT INTO steps (due, name, args) VALUES (?, ?, ?)",
+            due, fn.__name__, json.dumps(args),
+        )  # fmt: skip
         with self.wake:
-            heapq.heappush(self.queue, (due, next(self.counter), fn, args))
             self.wake.notify()
 
+    def pending_steps(self) -> int:
+        return self._one("SELECT COUNT(*) FROM steps")[0]
+
+    def _next_step(self) -> tuple | None:
+        return self._one("SELECT id, due, name, args FROM steps ORDER BY due, id LIMIT 1")
+
     def _run_scheduler(self) -> None:
+        """Runs each step, then deletes its row: a step cut short by a crash runs again after
+        the restart, and every step checks the record's status first, so once is once."""
         while True:
             with self.wake:
-                while not self.queue or self.queue[0][0] > time.monotonic():
-                    timeout = self.queue[0][0] - time.monotonic() if self.queue else None
-                    self.wake.wait(timeout)
-                _due, _n, fn, args = heapq.heappop(self.queue)
+                step = self._next_step()
+                while step is None or step[1] > time.time():
+                    self.wake.wait(None if step is None else step[1] - time.time())
+                    step = self._next_step()
+            id_, _due, name, args = step
             try:
-                fn(*args)
+                getattr(self, name)(*json.loads(args))
             except Exception:
-                logger.exception("sandbox step failed")
+                logger.exception("sandbox step %s failed", name)
+            self._exec("DELETE FROM steps WHERE id=?", id_)
+
+    def _advance(self, authority: str, guid: str, status: int, info: str) -> None:
+        """A later step that only emits a status, once."""
+        if self._status(authority, guid) != status:
+            self.emit(authority, guid, status, info)
+
+    # --- going quiet after acceptance (knobs), and the status query ----------------------------
+    def _muted(self, authority: str, guid: str) -> bool:
+        return bool(self._one("SELECT 1 FROM muted WHERE authority=? AND guid=?", authority, guid))
+
+    def _quiet(self, knob: str, message_type: str) -> bool:
+        """Take one from a countdown knob if it applies to this message type."""
+        types = self.knobs.quiet_types
+        with self.lock:
+            if getattr(self.knobs, knob) <= 0 or (types and message_type not in types):
+                return False
+            setattr(self.knobs, knob, getattr(self.knobs, knob) - 1)
+            self.stats[knob] = self.stats.get(knob, 0) + 1
+            return True
+
+    def status_query(self, authority: str, body: bytes) -> tuple[int, dict]:
+        """The current receipt row of each record asked about, found by our guid or else by
+        its business key (the authority may hold it under another transmission's guid); the
+        row names the guid asked about, so the platform applies it to its declaration."""
+        if not self.knobs.status_query:
+            return 404, {"reason": "this authority offers no status query"}
+        try:
+            asked = [
+                (str(r["guid"]), str(r.get("messageType", "")), str(r.get("orderNo", "")))
+                for r in json.loads(body or b"{}")["records"]
+            ]
+        except (ValueError, TypeError, KeyError) as exc:
+            return 400, {"reason": f"malformed status query: {exc}"}
+        receipts, unknown = [], []
+        for guid, message_type, order_no in asked[:500]:
+            row = self._one(
+                "SELECT guid, type, order_no, status, info, invt_no FROM records "
+                "WHERE authority=? AND guid=?", authority, guid,
+            )  # fmt: skip
+            if row is None and message_type in ("CEB311", "CEB511", "CEB621", "CEB623"):
+                row = self._one(
+                    "SELECT guid, type, order_no, status, info, invt_no FROM records "
+                    "WHERE authority=? AND type=? AND business_key=?",
+                    authority, message_type, order_no,
+                )  # fmt: skip
+            if row is None:
+                unknown.append(guid)
+                continue
+            held_as, type_, order_no, status, info, invt_no = row
+            receipts.append({
+                "guid": f"status-{authority}-{held_as}-{status}",
+                "authority": authority,
+                "declGuid": guid,
+                "heldAs": held_as,
+                "messageType": RECEIPT_TYPES[type_],
+                "orderNo": order_no,
+                "returnStatus": status,
+                "returnInfo": info or "",
+                "returnTime": datetime.now(UTC).isoformat(),
+                "invtNo": invt_no or "",
+            })  # fmt: skip
+        self.stats["status_queries"] = self.stats.get("status_queries", 0) + 1
+        return 200, {"receipts": receipts, "unknown": unknown}
 
     # --- officers ----------------------------------------------------------------------------
     def decide(self, authority: str, body: bytes) -> tuple[int, dict]:
@@ -279,6 +377,10 @@ class Sandbox:
             "SELECT guid, status, info FROM records WHERE authority=? AND type=? AND "
             "business_key=?", authority, message_type, key,
         )  # fmt: skip
+        if existing and existing[0] == guid and self.knobs.duplicate_key_on_resend:
+            self.watch.duplicate_key(authority, message_type, key, guid)
+            return {"declGuid": guid, "orderNo": order_no, "returnStatus": -1,
+                    "returnInfo": "duplicate business key"}  # fmt: skip
         if existing and existing[0] == guid:  # a resend: idempotent, answer what we know
             self.watch.resend(message_type)
             return {"declGuid": guid, "orderNo": order_no, "returnStatus": existing[1],
@@ -287,12 +389,20 @@ class Sandbox:
             self.watch.duplicate_key(authority, message_type, key, guid)
             return {"declGuid": guid, "orderNo": order_no, "returnStatus": -1,
                     "returnInfo": "duplicate business key"}  # fmt: skip
+        if self._quiet("forget_after_accept", message_type):  # answered, then lost
+            return {"declGuid": guid, "orderNo": order_no, "returnStatus": 2,
+                    "returnInfo": "declaring"}  # fmt: skip
         self._exec(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, 2, '', '')",
             authority, guid, message_type, order_no, key, json.dumps(record),
         )  # fmt: skip
         self.stats["records"] += 1
         self.emit(authority, guid, 2, "declaring")
+        if self._quiet("mute_after_accept", message_type):
+            self._exec("INSERT OR IGNORE INTO muted VALUES (?, ?)", authority, guid)
+        if self._quiet("stall_after_accept", message_type):
+            return {"declGuid": guid, "orderNo": order_no, "returnStatus": 2,
+                    "returnInfo": "declaring"}  # fmt: skip
         self.later(1, self._first_step, authority, message_type, guid, record)
         return {"declGuid": guid, "orderNo": order_no, "returnStatus": 2, "returnInfo": "declaring"}
 
@@ -301,6 +411,8 @@ class Sandbox:
         return row[0] if row else 0
 
     def _first_step(self, authority: str, message_type: str, guid: str, record: dict) -> None:
+        if self._status(authority, guid) != 2:
+            return  # ran before the restart (or the record is gone)
         if message_type == "CEB621":
             return self._inventory(authority, guid, record)
         if message_type == "CEB623":
@@ -368,7 +480,7 @@ class Sandbox:
         self._exec("UPDATE records SET status=700 WHERE authority=? AND guid=?", authority,
                    target["guid"])  # fmt: skip
         self.emit(authority, guid, 120, "cancellation accepted")
-        self.later(1, self.emit, authority, guid, 399, "inventory list cancelled")
+        self.later(1, self._advance, authority, guid, 399, "inventory list cancelled")
 
     def _waybill_status(self, authority: str, guid: str, record: dict) -> None:
         """Goods may leave the zone ("L") only on an accepted waybill whose inventory list was
@@ -399,4 +511,4 @@ class Sandbox:
             self.emit(authority, guid, 100, "only released inventory lists can be returned")
             return
         self.emit(authority, guid, 120, "return accepted")
-        self.later(1, self.emit, authority, guid, 399, "return approved")
+        self.later(1, self._advance, authority, guid, 399, "return approved")

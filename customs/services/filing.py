@@ -107,19 +107,26 @@ def _release_lease(batch: list[Declaration], error: str) -> None:
     )
 
 
-def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> None:
-    message_type = Declaration.MESSAGE_TYPES[kind]
-    message = GatewayMessage(message_type=message_type, authority=authority)
+def render_batch(batch, *, message_type: str, guid: str) -> tuple[bytes, bytes]:
+    """The message as sent (validated against its XSD) and as kept (resident IDs masked);
+    raises InvalidMessage."""
     common = {
         "message_type": message_type,
-        "guid": message.guid,
+        "guid": guid,
         "sender_code": settings.CUSTOMS_SENDER_CODE,
         "sender_name": "Bondport",
     }
+    xml = messages.render(records=[record_for(d) for d in batch], **common)
+    messages.validate(xml)
+    masked = messages.render(records=[record_for(d, masked=True) for d in batch], **common)
+    return xml, masked
+
+
+def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> None:
+    message_type = Declaration.MESSAGE_TYPES[kind]
+    message = GatewayMessage(message_type=message_type, authority=authority)
     try:
-        xml = messages.render(records=[record_for(d) for d in batch], **common)
-        messages.validate(xml)
-        masked = messages.render(records=[record_for(d, masked=True) for d in batch], **common)
+        xml, masked = render_batch(batch, message_type=message_type, guid=message.guid)
     except InvalidMessage as exc:
         _reject(batch, f"not valid before sending: {exc.message}")
         report.rejected += len(batch)

@@ -25,12 +25,13 @@ from customs.services.declarations import (
     inventory_declare,
     inventory_inputs,
 )
-from customs.services.states import declaration_may_move, state_for_status
+from customs.services.states import already_held, declaration_may_move, state_for_status
 
 logger = logging.getLogger(__name__)
 S = Declaration.State
 C = OrderClearance.State
 PAYMENT_STATES = {S.SENT, S.ACCEPTED, S.REJECTED}
+ALREADY_HELD = "already held"  # outcome of a "duplicate business key" answer
 BATCH = 100  # receipts applied in one transaction at most (a push carries up to 100)
 
 
@@ -247,6 +248,8 @@ class _Batch:
     def _apply(self, receipt: Receipt, decl: Declaration) -> str:
         status = receipt.return_status
         if status < 0:
+            if already_held(status, receipt.return_info):
+                return ALREADY_HELD  # the overdue check asks for its status; never rejected
             decl.last_error = f"{status}: {receipt.return_info}"[:500]
             decl.save(update_fields=["last_error"])
             return "processing error"

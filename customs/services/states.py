@@ -65,3 +65,10 @@ def clearance_may_move(current: str, new: str) -> bool:
     if new in (C.REJECTED, C.CANCELLED):
         return current not in (C.RELEASED,)
     return CLEARANCE_RANK[new] > CLEARANCE_RANK[current]
+
+
+def already_held(status: int, info: str) -> bool:
+    """A negative answer saying "duplicate business key" (DOMAIN.md): the authority already has
+    the record, so it is a reason to ask where it stands, never a rejection."""
+    text = (info or "").lower()
+    return status < 0 and ("duplicate" in text or "重复" in text)

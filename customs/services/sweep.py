@@ -12,6 +12,7 @@ from customs.models import Declaration, OrderClearance
 from customs.services.clearance import clearance_release_goods
 from customs.services.declarations import inventory_declare, nudge_filing
 from customs.services.filing import declarations_due
+from customs.services.overdue import declarations_overdue_check
 from customs.services.receipts import receipts_apply_pending, receipts_poll
 
 logger = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def sweep(*, now: datetime) -> dict:
                 report["polled_" + authority] = receipts_poll(authority=authority)
             except GatewayUnavailable as exc:
                 logger.info("sweep poll of %s failed: %s", authority, exc)
+    report["overdue"] = _overdue(now=now)
     declared = 0
     for order_no in OrderClearance.objects.filter(state="filing").values_list(
         "order_no", flat=True
@@ -49,3 +51,8 @@ def sweep(*, now: datetime) -> dict:
         with transaction.atomic():
             nudge_filing()
     return report
+
+
+def _overdue(*, now: datetime) -> dict:
+    """Accepted but unanswered declarations: status query, idempotent re-send, then staff."""
+    return declarations_overdue_check(now=now)

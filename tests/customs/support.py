@@ -72,7 +72,9 @@ class SandboxProcess(ManagedProcess):
         self.control(
             latency_ms=0, response_delay_ms=0, fail_next=0, fail_mode="500", error_rate=0.0,
             outage=False, inspection_rate=0.0, ciq_inspection_rate=0.0, reject_ebc_codes=[],
-            reject_hs_codes=[], hold_next=0, hold_seconds=0, hold_types=[],
+            reject_hs_codes=[], hold_next=0, hold_seconds=0, hold_types=[], mute_after_accept=0,
+            stall_after_accept=0, forget_after_accept=0, quiet_types=[],
+            duplicate_key_on_resend=False, status_query=True,
         )  # fmt: skip
 
 
