@@ -202,6 +202,8 @@ def process_env(
         "CUSTOMS_MAX_RETRIES": "3",
         "CUSTOMS_LEASE_SECONDS": "12",  # past connect + read timeouts: no second pusher mid-send
         "CUSTOMS_STUCK_AFTER_SECONDS": "3",
+        # An accepted declaration with no receipt for 15 s is asked about (status query).
+        "CUSTOMS_RECEIPT_OVERDUE_SECONDS": "15",
         "CUSTOMS_SWEEP_SECONDS": "2",
         "CUSTOMS_POLL_SECONDS": "2",
         "ORDERS_CLEARANCE_SWEEP_SECONDS": "2",

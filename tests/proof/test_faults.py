@@ -52,7 +52,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 FINAL = ("released", "rejected", "cancelled")
-LOGS = BASE_DIR / "ci-artifacts" / "proof-logs"  # every process's output when an order is lost
+LOGS = BASE_DIR / "ci-artifacts" / "proof-logs"  # every process's output, per scenario
 SHOPPERS = 12  # enough resident IDs that 300 orders stay far inside each annual quota
 
 
@@ -414,13 +414,14 @@ def settle_and_count(
         f"[{scenario}] units on released orders={ordered} ({lines} order lines), moved out of "
         f"bond={moved}, written off the book={written_off}; book differences={len(differences)}"
     )
+    LOGS.mkdir(parents=True, exist_ok=True)
+    for name, process in [*stack.workers.items(), ("beat", stack.beat), ("web", stack.web)]:
+        (LOGS / f"{scenario}-{name}.log").write_text("".join(process.output))
+        if lost:
+            print(f"--- {name} (last lines)\n" + "".join(process.output[-25:]))
     if lost:
         stuck = Order.objects.filter(number__in=lost).values_list("state", flat=True)
         print(f"[{scenario}] lost orders' states: {sorted(Counter(stuck).items())}")
-        for name, process in [*stack.workers.items(), ("beat", stack.beat), ("web", stack.web)]:
-            print(f"--- {name} (last lines)\n" + "".join(process.output[-25:]))
-            LOGS.mkdir(parents=True, exist_ok=True)
-            (LOGS / f"{scenario}-{name}.log").write_text("".join(process.output))
     assert len(placed) >= 10 and len(paid) == len(placed), "the load itself must go through"
     if attempted:
         assert len(placed) == attempted, "every shopper's order was placed"
