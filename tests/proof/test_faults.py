@@ -315,8 +315,17 @@ def take_sandbox_down_mid_request(stack: Stack, injected: list[str], *, seconds:
 
 def restart_redis_holding_work(stack: Stack, injected: list[str]) -> None:
     """Restart the broker's and the cache's Redis while they hold messages and keys."""
-    backlog = wait_until(stack.redis.backlog, timeout=60, interval=0.02)
-    keys = wait_until(stack.cache.keys, timeout=60)
+    # Both at once (deadline sized for workers a supervisor is still restarting).
+    try:
+        backlog, keys = wait_until(
+            lambda: (b := stack.redis.backlog()) and (k := stack.cache.keys()) and (b, k),
+            timeout=120, interval=0.02,
+        )  # fmt: skip
+    except BaseException:
+        print(f"redis never held work: backlog={stack.redis.backlog()} cache keys="
+              f"{stack.cache.keys()}; workers alive="
+              f"{ {n: w.proc.poll() is None for n, w in stack.workers.items()} }")  # fmt: skip
+        raise
     for server in (stack.redis, stack.cache):
         server.client().set("proof:before-restart", 1)
     stack.redis.restart()
@@ -471,17 +480,19 @@ def test_sandbox_down_then_500_then_slow_under_load_then_recovers(stack):
 
 def test_redis_restarted_under_load_loses_and_duplicates_nothing(stack):
     injected = []
-    holder = {}
+    holder, second = {}, threading.Event()
 
     def load():
         holder["first"] = stack.burst(10)
+        second.set()
         holder["second"] = stack.burst(10, offset=10)
 
     loader = threading.Thread(target=load)
     loader.start()
-    restart_redis_holding_work(stack, injected)
-    restart_redis_holding_work(stack, injected)
-    loader.join(120)
+    restart_redis_holding_work(stack, injected)  # during the first burst
+    assert second.wait(180)
+    restart_redis_holding_work(stack, injected)  # during the second
+    loader.join(180)
     placed = holder["first"][0] + holder["second"][0]
     paid = holder["first"][1] + holder["second"][1]
     settle_and_count(stack, "redis restart", injected, placed, paid, last_fault=time.monotonic())
