@@ -1,5 +1,6 @@
 """Helpers for tests that start real processes or wait on them."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -144,6 +145,27 @@ class WorkerProcess(ManagedProcess):
 
     def on_line(self, line: str) -> bool:
         return " ready." in line
+
+    def pool_pids(self) -> list[int]:
+        """The prefork pool's processes (children of the worker), from /proc."""
+        if not self.proc:
+            return []
+        pids = []
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pids += [int(pid) for pid in task.read_text().split()]
+        return pids
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool at once, as a node or container dying does: a
+        pool process left behind would finish its task and hide the kill."""
+        import signal
+
+        children = self.pool_pids()
+        super().kill()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def wait_until(predicate, timeout: float = 30, interval: float = 0.1):

@@ -125,6 +125,7 @@ def make_handler(sandbox: Sandbox):
                     return
                 return self._answer(*sandbox.decide(authority, body))
             if authority in AUTHORITIES and parts.path.endswith("/status"):
+                self._watch("status", authority)
                 if self._injected_failure():
                     return
                 return self._answer(*sandbox.status_query(authority, body))

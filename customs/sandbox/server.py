@@ -83,7 +83,7 @@ class Sandbox:
         self.push_session = requests.Session()
         self.outbox: queue.Queue = queue.Queue()
         self.stats = {"messages": 0, "records": 0, "receipts": 0, "failed_requests": 0}
-        self.watch = Watch()
+        self.watch = Watch(self.db, self.lock)
         threading.Thread(target=self._run_scheduler, daemon=True, name="scheduler").start()
         threading.Thread(target=self._run_pusher, daemon=True, name="pusher").start()
 
@@ -129,7 +129,8 @@ class Sandbox:
 
     def watch_state(self) -> dict:
         """In-flight requests and what a second send produced (watch.py), for /sandbox/state."""
-        return {**self.watch.state(), "second_records": self.second_records()}
+        return {**self.watch.state(), "second_records": self.second_records(),
+                "pending_steps": self.pending_steps()}  # fmt: skip
 
     # --- receipts --------------------------------------------------------------------------
     def emit(self, authority: str, decl_guid: str, status: int, info: str = "") -> None:
@@ -377,6 +378,7 @@ class Sandbox:
             "business_key=?", authority, message_type, key,
         )  # fmt: skip
         if existing and existing[0] == guid and self.knobs.duplicate_key_on_resend:
+            self.watch.duplicate_key(authority, message_type, key, guid)
             return {"declGuid": guid, "orderNo": order_no, "returnStatus": -1,
                     "returnInfo": "duplicate business key"}  # fmt: skip
         if existing and existing[0] == guid:  # a resend: idempotent, answer what we know

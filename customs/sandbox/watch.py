@@ -11,7 +11,7 @@ hit work in progress instead of sleeping and hoping.
   gateway that has read the whole request does.
 - `seen` per request type, `resends` (the same record guid again: answered idempotently) and
   `duplicate_keys` (another guid for a business key already held: the "duplicate business key"
-  answer a real second send gets).
+  answer a real second send gets; kept in the sandbox's storage, so they survive a restart).
 Kept apart from the authority's rules (server.py) and the HTTP front (http.py): those only
 call begin/hold/end and the two counters.
 """
@@ -27,6 +27,12 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
+# Duplicate-business-key answers outlive a restart of the sandbox (a fault scenario takes it
+# down and counts at the end); the rest of the watch is per process.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS duplicate_answers (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    authority TEXT, type TEXT, business_key TEXT, guid TEXT, at REAL);
+"""
 MESSAGE_TYPE = re.compile(rb"<(?:[\w.-]+:)?(CEB\d{3})Message\b")
 KEEP = 50  # abandoned requests and duplicate keys listed in full (the counts are complete)
 
@@ -69,7 +75,11 @@ class Request:
 
 
 class Watch:
-    def __init__(self) -> None:
+    def __init__(self, db=None, db_lock=None) -> None:
+        self.db, self.db_lock = db, db_lock or threading.RLock()
+        if db is not None:
+            with self.db_lock:
+                db.executescript(SCHEMA)
         self.lock = threading.Lock()
         self.ids = itertools.count(1)
         self.in_flight: dict[int, Request] = {}
@@ -79,7 +89,7 @@ class Watch:
         self.abandoned: list[dict] = []
         self.abandoned_count = 0
         self.resends: Counter = Counter()
-        self.duplicate_keys: Counter = Counter()
+        self.duplicate_keys: Counter = Counter()  # without a db: this process's only
         self.duplicate_key_list: list[dict] = []
 
     def begin(
@@ -130,6 +140,13 @@ class Watch:
             self.resends[message_type] += 1
 
     def duplicate_key(self, authority: str, message_type: str, key: str, guid: str) -> None:
+        if self.db is not None:
+            with self.db_lock:
+                self.db.execute(
+                    "INSERT INTO duplicate_answers (authority, type, business_key, guid, at) "
+                    "VALUES (?, ?, ?, ?, ?)", (authority, message_type, key, guid, time.time()),
+                )  # fmt: skip
+            return
         with self.lock:
             self.duplicate_keys[message_type] += 1
             if len(self.duplicate_key_list) < KEEP:
@@ -137,8 +154,24 @@ class Watch:
                     {"authority": authority, "type": message_type, "key": key, "guid": guid}
                 )
 
+    def _duplicates(self) -> tuple[dict, list[dict]]:
+        if self.db is None:
+            return dict(self.duplicate_keys), list(self.duplicate_key_list)
+        with self.db_lock:
+            counts = self.db.execute(
+                "SELECT type, COUNT(*) FROM duplicate_answers GROUP BY type"
+            ).fetchall()
+            rows = self.db.execute(
+                "SELECT authority, type, business_key, guid FROM duplicate_answers "
+                "ORDER BY id DESC LIMIT ?", (KEEP,),
+            ).fetchall()  # fmt: skip
+        return dict(counts), [
+            {"authority": a, "type": t, "key": k, "guid": g} for a, t, k, g in reversed(rows)
+        ]
+
     def state(self) -> dict:
         now = time.monotonic()
+        duplicate_keys, duplicate_key_answers = self._duplicates()
         with self.lock:
             return {
                 "in_flight": [r.view(now) for r in self.in_flight.values()],
@@ -148,6 +181,6 @@ class Watch:
                 "abandoned": self.abandoned_count,
                 "abandoned_requests": list(self.abandoned),
                 "resends": dict(self.resends),
-                "duplicate_keys": dict(self.duplicate_keys),
-                "duplicate_key_answers": list(self.duplicate_key_list),
+                "duplicate_keys": duplicate_keys,
+                "duplicate_key_answers": duplicate_key_answers,
             }

@@ -115,21 +115,28 @@ def test_pushed_receipts_carry_an_order_to_release_with_no_polling(
 
 
 def test_worker_killed_mid_send_loses_nothing_and_files_once(zone, sandbox, celery_worker_process):
-    env = {**_worker_env(sandbox), "CUSTOMS_READ_TIMEOUT": "5", "CUSTOMS_LEASE_SECONDS": "2"}
-    sandbox.control(response_delay_ms=2500)  # the send is in flight when the worker dies
+    """The authority holds the worker's CEB311 in flight; the worker (and its pool) is killed
+    while it waits for the answer, which the authority then reports as never read. Whatever
+    reached the authority, each declaration is on file once and no second send under another
+    guid was made ("duplicate business key" answers)."""
+    env = {**_worker_env(sandbox), "CUSTOMS_READ_TIMEOUT": "30", "CUSTOMS_LEASE_SECONDS": "2"}
     worker = celery_worker_process(QUEUES, extra_env=env).start()
-    records = sandbox.state()["stats"]["records"]
+    before = sandbox.state()
+    sandbox.control(hold_next=1, hold_seconds=60, hold_types=["CEB311"])
     order = _file(zone)
     wait_until(
-        lambda: Declaration.objects.filter(order_no=order.order_no, lease_token__gt="").exists(),
-        timeout=30,
-        interval=0.02,
-    )
+        lambda: any(r["held"] and order.order_no in r["order_nos"]
+                    for r in sandbox.state()["in_flight"]),
+        timeout=60, interval=0.05,
+    )  # fmt: skip
     worker.kill()
-    sandbox.control(response_delay_ms=0)
+    wait_until(lambda: sandbox.state()["abandoned"] > before["abandoned"], timeout=30)
 
     celery_worker_process(QUEUES, extra_env=env).start()
     wait_until(lambda: tasks.declarations_sweep.delay() and _filed(order.order_no), timeout=60,
                interval=1)  # fmt: skip
-    # Whatever reached the authority before the kill, each declaration is on file once.
-    assert sandbox.state()["stats"]["records"] - records == 2
+    after = sandbox.state()
+    assert after["abandoned_requests"][-1]["order_nos"] == [order.order_no]
+    assert after["stats"]["records"] - before["stats"]["records"] == 2
+    assert after["duplicate_keys"] == before["duplicate_keys"]
+    assert after["second_records"] == before["second_records"]

@@ -64,6 +64,40 @@ class PrivateRedis:
 
     stop = kill
 
+    def client(self):
+        import redis
+
+        return redis.Redis(port=self.port, socket_timeout=2, decode_responses=True)
+
+    def backlog(self) -> dict[str, int]:
+        """What a restart would lose, per queue: messages waiting and messages a worker took
+        but has not acknowledged yet (kombu's "unacked" hash: [payload, exchange, routing key])."""
+        import json
+
+        import redis
+
+        counts: dict[str, int] = {}
+        try:
+            db = self.client()
+            for key in db.scan_iter(count=1000):
+                if db.type(key) == "list" and not key.startswith("_kombu"):
+                    queue = key.split("\x06")[0]
+                    counts[f"{queue} queued"] = counts.get(f"{queue} queued", 0) + db.llen(key)
+            for raw in db.hvals("unacked"):
+                queue = json.loads(raw)[2] or "?"
+                counts[f"{queue} unacked"] = counts.get(f"{queue} unacked", 0) + 1
+        except redis.RedisError:
+            pass
+        return {k: v for k, v in counts.items() if v}
+
+    def keys(self) -> int:
+        import redis
+
+        try:
+            return self.client().dbsize()
+        except redis.RedisError:
+            return 0
+
 
 class Gunicorn(ManagedProcess):
     name = "gunicorn"
@@ -128,6 +162,11 @@ class FixedPortSandbox(SandboxProcess):
                                  latency_ms=self.latency_ms)  # fmt: skip
         return again.start()
 
+    def watch(self) -> dict:
+        """What the authority sees (customs/sandbox/watch.py): requests in flight, answers
+        never read, resends, duplicate-business-key answers, second records."""
+        return self.state()
+
     def duplicated_records(self) -> int:
         """Declarations the authority stored more than once for one order and type."""
         with sqlite3.connect(self.db_path) as db:
@@ -142,22 +181,29 @@ class FixedPortSandbox(SandboxProcess):
             return {row[0] for row in db.execute("SELECT DISTINCT order_no FROM records")}
 
 
-def process_env(*, broker: str, sandbox_base: str, web_url: str, secrets: dict) -> dict:
-    """What every process of a scenario shares: the test database, the private broker, the
-    sandbox, our URLs, and sweeps every 2 s so recovery shows within seconds."""
+def process_env(
+    *, broker: str, sandbox_base: str, web_url: str, secrets: dict, cache: str = ""
+) -> dict:
+    """What every process of a scenario shares: the test database, the private broker and
+    cache, the sandbox, our URLs, and sweeps every 2 s so recovery shows within seconds."""
     return {
         "DATABASE_URL": test_database_url(),
         "CELERY_BROKER_URL": broker,
+        **({"CACHE_URL": cache} if cache else {}),
         "CELERY_VISIBILITY_TIMEOUT": "30",
         "CUSTOMS_GATEWAY_URL": f"{sandbox_base}/customs",
         "CUSTOMS_CIQ_URL": f"{sandbox_base}/ciq",
         "CUSTOMS_CONNECT_TIMEOUT": "0.5",
-        "CUSTOMS_READ_TIMEOUT": "1",
+        # The default read timeout: a batch of 50 on a loaded machine takes over 1 s to answer,
+        # and a shorter timeout only measures resends (the hold knob makes requests wait now).
+        "CUSTOMS_READ_TIMEOUT": "5",
         "CUSTOMS_RETRY_BASE_SECONDS": "0.3",
         "CUSTOMS_RETRY_BACKOFF_MAX": "2",
         "CUSTOMS_MAX_RETRIES": "3",
-        "CUSTOMS_LEASE_SECONDS": "5",
+        "CUSTOMS_LEASE_SECONDS": "12",  # past connect + read timeouts: no second pusher mid-send
         "CUSTOMS_STUCK_AFTER_SECONDS": "3",
+        # An accepted declaration with no receipt for 15 s is asked about (status query).
+        "CUSTOMS_RECEIPT_OVERDUE_SECONDS": "15",
         "CUSTOMS_SWEEP_SECONDS": "2",
         "CUSTOMS_POLL_SECONDS": "2",
         "ORDERS_CLEARANCE_SWEEP_SECONDS": "2",
