@@ -150,12 +150,17 @@ class OfficerOnly:
 
 @admin.register(InspectionQueue)
 class InspectionQueueAdmin(OfficerOnly, ReadOnlyAdmin):
-    list_display = ["order_no", "authority", "state", "return_info", "ebc_code",
+    list_display = ["order_no", "authority", "state", "authority_said", "ebc_code",
                     "latest_decision", "state_changed_at"]  # fmt: skip
     list_filter = ["authority", "state", "ebc_code"]
     search_fields = ["order_no"]
     actions = ["release", "reject"]
     fields = ["order_no", "authority", "state", "return_info", "ebc_code"]
+
+    @admin.display(description=_("return info"))
+    def authority_said(self, obj):
+        """The authority's words as it sent them (marked so they are not taken for ours)."""
+        return format_html("<q data-verbatim>{}</q>", obj.return_info) if obj.return_info else ""
 
     def get_queryset(self, request):
         from customs.selectors import inspection_queue

@@ -24,6 +24,15 @@ class DeclarationView:
     sent_at: datetime | None
     needs_staff: str = ""  # why staff must look: the authority stopped answering (overdue)
 
+    @property
+    def state_label(self) -> str:
+        """The state in the reader's language (pages never show the code)."""
+        return str(Declaration.State(self.state).label)
+
+    @property
+    def authority_label(self) -> str:
+        return str(Declaration.Authority(self.authority).label)
+
 
 @dataclass(frozen=True)
 class WithdrawalView:
@@ -73,6 +82,12 @@ class ClearanceView:
     def state_label(self) -> str:
         """The state in the reader's language (pages never show the code)."""
         return str(OrderClearance.State(self.state).label)
+
+    @property
+    def reason_for_staff(self) -> str:
+        """The authority's or the pre-check's reason where it explains a stop (rejected, held,
+        cancelled); a released or filing order's reason is our own bookkeeping phrase."""
+        return self.reason if self.state in ("rejected", "held", "cancelled") else ""
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,9 @@ class ClearanceFilter(admin.SimpleListFilter):
         return queryset.filter(clearance_state=self.value()) if self.value() else queryset
 
 
+SHOWN_AS_WORDS = ["clearance_state", "state_reason"]
+
+
 @admin.register(Order)
 class OrderAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     list_display = ["number", "shopper", "merchant", "state", "delivery_mode", "total_display",
@@ -92,7 +95,14 @@ class OrderAdmin(MerchantScopedAdmin, admin.ModelAdmin):
     list_filter = ["state", "delivery_mode", "flagged", ClearanceFilter]
     list_select_related = ["shopper", "merchant"]
     search_fields = ["number"]
-    readonly_fields = [f.name for f in Order._meta.fields] + ["clearance"]
+    # The stored clearance code and reason are shown as words (clearance_words, the clearance
+    # block with the authority's text quoted), never as the code.
+    exclude = SHOWN_AS_WORDS
+    readonly_fields = [f.name for f in Order._meta.fields if f.name not in SHOWN_AS_WORDS] + [
+        "reason_quoted",
+        "clearance_words",
+        "clearance",
+    ]
     inlines = [OrderLineInline, OrderEventInline, PaymentInline]
     actions = ["cancel_orders", "sync_clearance", "retry_refunds"]
 
@@ -111,6 +121,11 @@ class OrderAdmin(MerchantScopedAdmin, admin.ModelAdmin):
         labels = dict(OrderClearance.State.choices)
         return labels.get(obj.clearance_state, obj.clearance_state)
 
+    @admin.display(description=_("reason"))
+    def reason_quoted(self, obj: Order):
+        """Why the order is where it is, often the authority's own words: quoted as received."""
+        return format_html("<q data-verbatim>{}</q>", obj.state_reason) if obj.state_reason else "-"
+
     @admin.display(description=_("to pay"))
     def total_display(self, obj: Order):
         return obj.total
@@ -121,13 +136,13 @@ class OrderAdmin(MerchantScopedAdmin, admin.ModelAdmin):
         if view is None:
             return "-"
         rows = format_html_join(
-            "", "<li>{} ({}): {} {}{}</li>",
-            ((d.message_type, d.authority, d.state, d.return_info,
+            "", "<li>{} ({}): {} <q data-verbatim>{}</q>{}</li>",
+            ((d.message_type, d.authority_label, d.state_label, d.return_info,
               f" · {_('needs staff')}: {d.needs_staff}" if d.needs_staff else "")
              for d in view.declarations),
         )  # fmt: skip
         return format_html(
-            "<strong>{}</strong> {}<ul>{}</ul>{}", view.state, view.reason, rows,
+            "<strong>{}</strong> {}<ul>{}</ul>{}", view.state_label, view.reason_for_staff, rows,
             _withdrawal(view.withdrawal),
         )  # fmt: skip
 
