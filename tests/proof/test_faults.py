@@ -243,7 +243,7 @@ def stack(world, tmp_path, settings):
 
 
 # --- confirming a fault hit work in progress ------------------------------------------------
-def held_request(stack: Stack, *, kinds: tuple[str, ...] = (), timeout: float = 90) -> dict:
+def held_request(stack: Stack, *, kinds: tuple[str, ...] = (), timeout: float = 180) -> dict:
     """Wait (deadline) until the authority holds a request of ours in flight."""
 
     def found():
