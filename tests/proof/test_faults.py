@@ -23,6 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -255,11 +256,18 @@ def held_request(stack: Stack, *, kinds: tuple[str, ...] = (), timeout: float = 
     return wait_until(found, timeout=timeout, interval=0.05)
 
 
-def kill_filing_worker_mid_request(stack: Stack, injected: list[str], kind: str) -> None:
+def kill_filing_worker_mid_request(
+    stack: Stack, injected: list[str], kind: str, make_work: Callable[[], list[str]] | None = None
+) -> list[str]:
     """Hold the filing worker's next `kind` request at the authority, SIGKILL the worker while
-    it waits for the answer, and confirm the authority saw that answer go unread."""
+    it waits for the answer, and confirm the authority saw that answer go unread.
+
+    The hold is armed before `make_work` creates the work (or while a load already runs):
+    armed after a burst, its filings can all be answered already and no request is left to
+    hold (seen on CI)."""
     before = stack.sandbox.watch()["abandoned"]
     stack.sandbox.control(hold_next=1, hold_seconds=120, hold_types=[kind])
+    made = make_work() if make_work else []
     held = held_request(stack, kinds=(kind,))
     stack.kill_worker("filing")
     seen = wait_until(
@@ -275,6 +283,7 @@ def kill_filing_worker_mid_request(stack: Stack, injected: list[str], kind: str)
     stack.sandbox.control(hold_next=0, hold_seconds=0)
     stack.start_worker("filing")
     injected.append("filing worker restarted")
+    return made
 
 
 def kill_receipts_worker_holding_messages(stack: Stack, injected: list[str]) -> None:
@@ -445,8 +454,9 @@ def settle_and_count(
 
 def test_worker_killed_while_filing_and_while_applying_receipts(stack):
     injected = []
-    placed, _ = stack.burst(10, pay=False)
-    kill_filing_worker_mid_request(stack, injected, "CEB311")
+    placed = kill_filing_worker_mid_request(
+        stack, injected, "CEB311", lambda: stack.burst(10, pay=False)[0]
+    )
     more, _ = stack.burst(10, offset=10, pay=False)
     placed += more
     assert len(placed) == 20  # index i is the shopper's order i below
