@@ -249,18 +249,22 @@ class OrderPlaceApi(APIView):
         request=CheckoutInput,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER,
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
                 description="Optional, 1-64 of A-Z a-z 0-9 _ . : - (a UUID). The same key with "
                 "the same body again answers with the orders the first request placed "
                 "(header Idempotent-Replayed: true) instead of placing new ones; with another "
                 "body it is refused (422). Send a new key for each new order; keys are kept "
                 "IDEMPOTENCY_KEY_TTL_HOURS.",
             ),
-        ],  # fmt: skip
+        ],
         responses={
-            201: OrderDetailOutput(many=True), 400: ErrorSerializer, 409: ErrorSerializer,
+            201: OrderDetailOutput(many=True),
+            400: ErrorSerializer,
+            409: ErrorSerializer,
             422: ErrorSerializer,
-        },  # fmt: skip
+        },
     )
     def post(self, request):
         shopper = _shopper(request)
@@ -272,13 +276,13 @@ class OrderPlaceApi(APIView):
         # A replay first: a retried cart placement finds the cart already placed and empty.
         if key and (earlier := placement_replayed(shopper=shopper, key=key, digest=digest)):
             return self._answer(earlier.orders, replayed=True)
-        placement = dict(
-            shopper=shopper,
-            lines=_lines(shopper, data.validated_data),
-            delivery=_delivery(data.validated_data["delivery"]),
-            channel="api",
-            actor=request.user.get_username(),
-        )
+        placement = {
+            "shopper": shopper,
+            "lines": _lines(shopper, data.validated_data),
+            "delivery": _delivery(data.validated_data["delivery"]),
+            "channel": "api",
+            "actor": request.user.get_username(),
+        }
         replayed = False
         if key:
             placed = order_place_once(idempotency_key=key, digest=digest, **placement)
