@@ -359,6 +359,7 @@ def kill_worker_node_mid_request(cluster: Cluster, injected: list[str]) -> str:
     return node
 
 
+@pytest.mark.timeout(1500)  # ~5 minutes on an idle 2-core machine; far more beside other work
 def test_two_web_and_two_worker_nodes_one_of_each_killed_mid_run(cluster, world):
     from marketplace.models import Order
 
