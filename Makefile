@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format migrate seed venv npm bench bench-pipeline bench-inprocess bench-scaling bench-ledger bench-customs bench-dashboard clean help
+.PHONY: run test lint format migrate seed venv npm proof-nodes bench bench-pipeline bench-inprocess bench-scaling bench-ledger bench-customs bench-dashboard clean help
 
 help:
 	@echo "make run    - install, migrate, seed demo data, start web + worker + beat + sandboxes"
@@ -49,6 +49,13 @@ run: seed
 # tests then fail with a clear message if chromium is present, and skip if it is not.
 test: $(STAMP) $(if $(shell command -v npm 2>/dev/null),$(NODE_STAMP))
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Two web nodes and two worker nodes in network namespaces, one of each SIGKILLed mid-load
+# (tests/proof/test_nodes.py; root, iproute2, PostgreSQL and Redis; about 5 minutes).
+proof-nodes: $(STAMP)
+	PROOF_NODES=1 REQUIRE_SERVICES=1 \
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/bondport} \
+	  $(BIN)/pytest tests/proof/test_nodes.py -s -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -548,7 +548,13 @@ PAYMENT_NOTIFY_SWEEP_SECONDS = env.float("PAYMENT_NOTIFY_SWEEP_SECONDS", default
 # Accepted nonces (notifications, courier callbacks) are kept twice the max age, enough to
 # refuse any replay still inside the window; the prune tasks run this often (seconds).
 NONCE_PRUNE_SECONDS = env.float("NONCE_PRUNE_SECONDS", default=3600.0)
+# Hours an order placement's Idempotency-Key is remembered (a retry comes within minutes).
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 CELERY_BEAT_SCHEDULE |= {
+    "marketplace-placement-keys-prune": {
+        "task": "marketplace.tasks.placement_keys_prune",
+        "schedule": 3600.0,
+    },
     "marketplace-notification-nonces-prune": {
         "task": "marketplace.tasks.notification_nonces_prune",
         "schedule": NONCE_PRUNE_SECONDS,

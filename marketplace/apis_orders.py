@@ -2,7 +2,7 @@
 serializers, services do the work and DomainErrors come out as {"code", "message", "extra"}."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -20,6 +20,11 @@ from marketplace.services.checkout import (
     PickupDelivery,
     checkout_preview,
     order_place,
+)
+from marketplace.services.idempotency import (
+    order_place_once,
+    placement_replayed,
+    request_hash,
 )
 from marketplace.services.orders import order_cancel
 from marketplace.services.payments import payment_start
@@ -242,24 +247,59 @@ class OrderPlaceApi(APIView):
     @extend_schema(
         operation_id="orders_place",
         request=CheckoutInput,
-        responses={201: OrderDetailOutput(many=True), 400: ErrorSerializer, 409: ErrorSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Optional, 1-64 of A-Z a-z 0-9 _ . : - (a UUID). The same key with "
+                "the same body again answers with the orders the first request placed "
+                "(header Idempotent-Replayed: true) instead of placing new ones; with another "
+                "body it is refused (422). Send a new key for each new order; keys are kept "
+                "IDEMPOTENCY_KEY_TTL_HOURS.",
+            ),
+        ],
+        responses={
+            201: OrderDetailOutput(many=True),
+            400: ErrorSerializer,
+            409: ErrorSerializer,
+            422: ErrorSerializer,
+        },
     )
     def post(self, request):
         shopper = _shopper(request)
         data = CheckoutInput(data=request.data)
         data.is_valid(raise_exception=True)
         from_cart = not data.validated_data.get("lines")
-        orders = order_place(
-            shopper=shopper,
-            lines=_lines(shopper, data.validated_data),
-            delivery=_delivery(data.validated_data["delivery"]),
-            channel="api",
-            actor=request.user.get_username(),
-        )
-        if from_cart:
+        key = request.headers.get("Idempotency-Key")
+        digest = request_hash(request.data)
+        # A replay first: a retried cart placement finds the cart already placed and empty.
+        if key and (earlier := placement_replayed(shopper=shopper, key=key, digest=digest)):
+            return self._answer(earlier.orders, replayed=True)
+        placement = {
+            "shopper": shopper,
+            "lines": _lines(shopper, data.validated_data),
+            "delivery": _delivery(data.validated_data["delivery"]),
+            "channel": "api",
+            "actor": request.user.get_username(),
+        }
+        replayed = False
+        if key:
+            placed = order_place_once(idempotency_key=key, digest=digest, **placement)
+            orders, replayed = placed.orders, placed.replayed
+        else:
+            orders = order_place(**placement)
+        if from_cart and not replayed:
             cart_services.cart_clear(shopper=shopper)
+        return self._answer(orders, replayed=replayed)
+
+    @staticmethod
+    def _answer(orders, *, replayed: bool) -> Response:
         orders = [order_selectors.order_by_no(o.number) for o in orders]
-        return Response(OrderDetailOutput(orders, many=True).data, status=201)
+        response = Response(OrderDetailOutput(orders, many=True).data, status=201)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response
 
 
 class OrderListApi(APIView):

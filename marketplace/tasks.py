@@ -126,3 +126,11 @@ def notification_nonces_prune() -> int:
     from marketplace.services.payments import notification_nonces_prune as prune
 
     return prune()
+
+
+@shared_task(name="marketplace.tasks.placement_keys_prune")
+def placement_keys_prune() -> int:
+    """Beat (hourly): forget placement Idempotency-Keys past IDEMPOTENCY_KEY_TTL_HOURS."""
+    from marketplace.services.idempotency import placement_keys_prune as prune
+
+    return prune()

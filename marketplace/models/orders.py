@@ -173,3 +173,26 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state or '-'} -> {self.to_state}"
+
+
+class PlacementKey(models.Model):
+    """An `Idempotency-Key` a client sent with a placement, and the orders it placed: the same
+    key again (a retry after a dropped connection or a web node dying mid-request) answers
+    with those orders instead of placing new ones. Written in the placement's transaction, so
+    a key exists exactly when its orders do."""
+
+    shopper = models.ForeignKey(Shopper, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    request_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body")
+    order_numbers = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["shopper", "key"], name="placement_key_once"),
+        ]
+        verbose_name = _("placement key")
+        verbose_name_plural = _("placement keys")
+
+    def __str__(self) -> str:
+        return f"{self.key} -> {', '.join(self.order_numbers)}"

@@ -304,16 +304,21 @@ def order_place(
     delivery: PickupDelivery | HomeDelivery,
     channel: str = "web",
     actor: str,
+    then: Callable[[list[Order]], None] | None = None,
 ) -> list[Order]:
     """Place one order per merchant, all in one transaction: any refusal (quota, stock, a
-    customs pre-check) leaves nothing written."""
+    customs pre-check) leaves nothing written. `then` runs inside that transaction with the
+    new orders (the idempotency key is written there: marketplace/services/idempotency.py)."""
     lines = clean_lines(lines)
     route = route_for(delivery)
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                return _place(shopper=shopper, lines=lines, delivery=delivery, route=route,
-                              channel=channel, actor=actor)  # fmt: skip
+                orders = _place(shopper=shopper, lines=lines, delivery=delivery, route=route,
+                                channel=channel, actor=actor)  # fmt: skip
+                if then:
+                    then(orders)
+                return orders
         except IntegrityError:
             # Two checkouts drew the same random number at once: draw again.
             logger.warning("order number collision, retrying")

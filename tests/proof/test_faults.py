@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -165,11 +166,14 @@ class Stack:
         return self.tokens[(i // len(self.shapes)) % len(self.tokens)]
 
     def place(self, i: int) -> str | None:
+        """One placement; its retries carry the same Idempotency-Key, as a real client's do:
+        an answer lost with a dropped connection is answered again, not placed twice."""
         lines = [{"listing_id": pk, "quantity": qty} for pk, qty in self.shapes[i % 2]]
         response = self._http(
             "POST", f"{self.web.url}/api/v1/orders/place/",
             json={"delivery": {"mode": "pickup", "counter_code": "C-ZZ1"}, "lines": lines},
-            headers={"Authorization": f"Token {self.token(i)}"},
+            headers={"Authorization": f"Token {self.token(i)}",
+                     "Idempotency-Key": f"proof-{uuid.uuid4()}"},
         )  # fmt: skip
         return response.json()[0]["number"] if response.status_code == 201 else None
 
