@@ -1,6 +1,6 @@
 """Content-Security-Policy on every response: pages load nothing from the web (the kiosks sit in
 a bonded zone and must work offline), scripts and style sheets come from our own origin, and the
-few inline <style> blocks we draw ourselves (pygal charts, the API docs) carry a per-response
+few inline <style> blocks we draw ourselves (the API docs) carry a per-response
 nonce. Templates read it as `{{ csp_nonce }}` (context processor below)."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ class FilterForm(forms.Form):
     start = forms.DateField(label=_("from"), required=False)
     end = forms.DateField(label=_("to (inclusive)"), required=False)
     merchant = forms.ChoiceField(label=_("merchant"), required=False)
-    counter = forms.ChoiceField(label=_("counter"), required=False)
+    counter = forms.ChoiceField(label=_("Counter"), required=False)
     bucket = forms.ChoiceField(
         label=_("per"),
         required=False,

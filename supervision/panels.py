@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -24,6 +23,7 @@ from marketplace.selectors.order_stats import journey_time
 from marketplace.selectors.quota import quota_usage_distribution
 from supervision import charts
 from supervision.access import Access
+from supervision.words import reason_words, rule_words
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The source reports about two minutes for the whole O2O process (DOMAIN.md).
@@ -36,7 +36,7 @@ class Panel:
     title: str
     columns: list[str]
     rows: list[list]
-    chart: SafeString | str = ""
+    chart: dict | None = None  # an ECharts spec (supervision.charts), drawn in the browser
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -98,7 +98,8 @@ def volume_panel(scope: Scope, bucket: str, access: Access) -> Panel:
         panel.chart = charts.bar(
             labels,
             {_("declarations"): [r[1] for r in table]},
-            secondary={_("goods value (yuan)"): [float(r[2]) for r in table]},
+            secondary={_("goods value (yuan)"): [r[2] for r in table]},
+            label_kind=bucket,
         )
         total = stats.declaration_totals(scope)
         panel.notes.append(
@@ -113,11 +114,14 @@ def _reasons_panel(key: str, title: str, filed: int, rows, what: str) -> Panel:
         key,
         title,
         [_("reason"), what, _("share of orders filed")],
-        [[r.reason, r.orders, _pct(r.rate)] for r in rows],
+        [[reason_words(r.reason), r.orders, _pct(r.rate)] for r in rows],
     )
     if rows:
         panel.chart = charts.bar(
-            [r.reason for r in rows], {what: [r.rate for r in rows]}, horizontal=True, percent=True
+            [row[0] for row in panel.rows],
+            {what: [r.rate for r in rows]},
+            horizontal=True,
+            percent=True,
         )
         total = sum(r.orders for r in rows)
         panel.notes.append(
@@ -155,13 +159,17 @@ def hits_panel(scope: Scope, bucket: str, access: Access) -> Panel:
         "hits",
         _("Risk-rule hits by rule"),
         [_("period"), _("rule"), _("hits")],
-        [[_label(r.bucket, bucket), r.rule_code, r.hits] for r in rows],
+        [[_label(r.bucket, bucket), rule_words(r.rule_code), r.hits] for r in rows],
     )
     if rows:
         panel.chart = charts.bar(
             labels,
-            {rule: [counts.get((label, rule), 0) for label in labels] for rule in rules},
+            {
+                rule_words(rule): [counts.get((label, rule), 0) for label in labels]
+                for rule in rules
+            },
             stacked=True,
+            label_kind=bucket,
         )
     return panel
 
@@ -178,7 +186,7 @@ MERCHANT_COLUMNS = [
     gettext_noop("name"),
     gettext_noop("orders"),
     gettext_noop("goods value (yuan)"),
-    gettext_noop("rejected"),
+    gettext_noop("Rejected"),
     gettext_noop("rejection rate"),
 ]
 
@@ -348,7 +356,7 @@ def dispatch_panel(scope: Scope, bucket: str, access: Access) -> Panel:
             [d.day.isoformat() for d in days],
             {_("on time"): [d.on_time for d in days], _("late"): [d.late for d in days],
              _("still in the warehouse"): [d.waiting for d in days]},
-            stacked=True,
+            stacked=True, label_kind="day",
         )  # fmt: skip
         panel.notes.append(
             _("Per day of customs release (Asia/Shanghai); late includes orders still in the "

@@ -116,7 +116,8 @@ def enterprise_profile(request, code: str):
         panel.chart = charts.bar(
             [row[0] for row in panel.rows],
             {_("declarations"): [row[1] for row in panel.rows]},
-            secondary={_("goods value (yuan)"): [float(row[2]) for row in panel.rows]},
+            secondary={_("goods value (yuan)"): [row[2] for row in panel.rows]},
+            label_kind="month",
         )
     if request.GET.get("format") == "csv":
         return _csv(panel, f"bondport-{code}-monthly")

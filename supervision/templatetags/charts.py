@@ -1,14 +1,18 @@
-"""Inline SVG charts under the strict CSP: their one <style> block gets the response's nonce."""
+"""The dashboard's charts and words: a panel's ECharts spec goes to the page through
+`json_script` (static/js/supervision_charts.js draws it); reasons and rules as words."""
 
 from django import template
-from django.utils.safestring import SafeString, mark_safe
+
+from supervision import words
 
 register = template.Library()
 
 
 @register.filter
-def with_nonce(svg, nonce) -> str:
-    # Only our own pygal output reaches here (already marked safe); anything else is escaped.
-    if not isinstance(svg, SafeString) or not nonce:
-        return svg
-    return mark_safe(svg.replace("<style", f'<style nonce="{nonce}"'))  # noqa: S308
+def reason_words(reason: str) -> str:
+    return words.reason_words(reason)
+
+
+@register.filter
+def rule_words(code: str) -> str:
+    return words.rule_words(code)

@@ -331,6 +331,29 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
+def released_order(settings, request):
+    """A walk-in pickup order of two tubes of paste at counter C-ZZ1, paid and released through
+    the customs sandbox: (kiosk key, pickup code, the item's barcode, the buyer's resident ID).
+    The test module provides the `sandbox` fixture (from tests.customs.conftest)."""
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from tests.pickup import factories
+    from tests.pickup.test_flow import ID, file_now, pay, release, walk_in, world_for
+
+    request.getfixturevalue("sandbox")
+    shop = world_for(settings)
+    _kiosk, key = factories.kiosk("C-ZZ1")
+    desk = APIClient()
+    desk.credentials(HTTP_AUTHORIZATION=f"Kiosk {key}")
+    placed = walk_in(desk, shop, [shop.paste.item.barcode, shop.paste.item.barcode])
+    file_now()
+    pay(Client(), placed["order_no"])
+    release(placed["order_no"])
+    return key, placed["pickup_code"], shop.paste.item.barcode, ID
+
+
+@pytest.fixture
 def screenshot():
     """screenshot(page, name): audit the page (axe, codes, CSP) and save it full-page."""
 

@@ -41,28 +41,6 @@ def test_kiosk_signs_in_and_refuses_a_wrong_code_in_both_languages(page, screens
     screenshot(page, "kiosk-wrong-code-en")
 
 
-@pytest.fixture
-def released_order(settings, request):
-    """A pickup order at C-ZZ1, paid and released through the customs sandbox."""
-    from django.test import Client
-
-    request.getfixturevalue("sandbox")
-
-    from tests.pickup.test_flow import ID, file_now, pay, release, walk_in, world_for
-
-    world = world_for(settings)
-    _kiosk, key = factories.kiosk("C-ZZ1")
-    from rest_framework.test import APIClient
-
-    desk = APIClient()
-    desk.credentials(HTTP_AUTHORIZATION=f"Kiosk {key}")
-    placed = walk_in(desk, world, [world.paste.item.barcode, world.paste.item.barcode])
-    file_now()
-    pay(Client(), placed["order_no"])
-    release(placed["order_no"])
-    return key, placed["pickup_code"], world.paste.item.barcode, ID
-
-
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
 def test_kiosk_collect_flow_with_scanner_input(page, screenshot, released_order, language):
     key, code, barcode, resident_id = released_order

@@ -55,25 +55,6 @@ def fills_the_screen(page) -> bool:
     )
 
 
-@pytest.fixture
-def released_order(settings, request):
-    from django.test import Client
-    from rest_framework.test import APIClient
-
-    from tests.pickup.test_flow import ID, file_now, pay, release, walk_in, world_for
-
-    request.getfixturevalue("sandbox")
-    world = world_for(settings)
-    _kiosk, key = factories.kiosk("C-ZZ1")
-    desk = APIClient()
-    desk.credentials(HTTP_AUTHORIZATION=f"Kiosk {key}")
-    placed = walk_in(desk, world, [world.paste.item.barcode, world.paste.item.barcode])
-    file_now()
-    pay(Client(), placed["order_no"])
-    release(placed["order_no"])
-    return key, placed["pickup_code"], world.paste.item.barcode, ID
-
-
 def test_a_wrong_scan_at_handover_is_removed_without_starting_over(
     kiosk_page, screenshot, released_order
 ):

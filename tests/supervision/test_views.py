@@ -3,6 +3,8 @@ and an empty range showing "no data"."""
 
 import csv
 import io
+import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -57,9 +59,13 @@ def test_platform_staff_see_every_merchant(client, data):
     response = client.get(URL, MARCH)
     body = response.content.decode()
     assert response.status_code == 200
-    for text in ("AU only reason", "DE only reason", "DE only hold", "au_rule", "de_rule"):
+    for text in ("AU only reason", "DE only reason", "DE only hold", "au rule", "de rule"):
         assert text in body
-    assert "<svg" in body and "<script" not in body  # inline, offline charts
+    # ECharts from our own static files, the data as JSON, no inline script (strict CSP).
+    assert 'src="/static/vendor/echarts/echarts.common.min.js"' in body
+    assert 'src="/static/js/supervision_charts.js"' in body
+    assert 'id="chart-data-volume" type="application/json"' in body
+    assert not re.search(r'<script(?![^>]*\bsrc=)(?![^>]*type="application/json")', body)
     rows = _csv(client, "volume")
     assert (
         rows[0][1:]
@@ -82,14 +88,14 @@ def test_merchant_staff_see_only_their_merchant_on_every_panel(client, data):
     response = client.get(URL, {**MARCH, "merchant": DE})
     body = response.content.decode()
     assert response.status_code == 200
-    assert "AU only reason" in body and "au_rule" in body
-    for text in ("DE only reason", "DE only hold", "de_rule", "Rhein Dairy"):
+    assert "AU only reason" in body and "au rule" in body
+    for text in ("DE only reason", "DE only hold", "de rule", "Rhein Dairy"):
         assert text not in body
     volume = _csv(client, "volume", merchant=DE)[1:]
     assert len(volume) == 31  # every day of March, zeros included
     assert [row for row in volume if row[1] != "0"] == [["2026-03-02", "2", "112.00"]]
     assert [r[0] for r in _csv(client, "rejections")[1:]] == ["AU only reason"]
-    assert [r[1] for r in _csv(client, "hits")[1:]] == ["au_rule"]
+    assert [r[1] for r in _csv(client, "hits")[1:]] == ["au rule"]
     # Cross-merchant panels are not theirs to export.
     for panel in ("top_volume", "top_rejection", "quota"):
         assert client.get(URL, {"panel": panel, "format": "csv"}).status_code == 404
@@ -146,4 +152,36 @@ def test_staff_override_the_grade_from_the_profile(client, data):
     assert response.status_code == 302
     body = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "grade-D" in body and "audit finding" in body
-    assert "DE only reason" in body and "de_rule" in body and "AU only reason" not in body
+    assert "DE only reason" in body and "de rule" in body and "AU only reason" not in body
+
+
+def _chart(body: str, key: str) -> dict:
+    tag = f'<script id="chart-data-{key}" type="application/json">'
+    found = re.search(re.escape(tag) + "(.*?)</script>", body)
+    assert found, f"no chart spec for {key}"
+    return json.loads(found.group(1))
+
+
+def test_charts_carry_reasons_and_rules_in_the_page_language(client, data):
+    clearance(ebc=AU, created=at(4), state="rejected",
+              reason="CEB621 (customs): 订购人身份信息校验未通过")  # fmt: skip
+    hit("three_order", ebc=AU, created=at(4))
+    client.force_login(platform_user())
+    zh = client.get(URL, MARCH, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    en = client.get(URL, MARCH, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    zh_reasons = _chart(zh, "rejections")["labels"]
+    en_reasons = _chart(en, "rejections")["labels"]
+    assert "CEB621 来自海关：订购人身份信息校验未通过" in zh_reasons
+    assert "CEB621 from customs: 订购人身份信息校验未通过" in en_reasons
+    zh_rules = [s["name"] for s in _chart(zh, "hits")["series"]]
+    assert "三单比对" in zh_rules and "three_order" not in zh
+    assert "three-order comparison" in [s["name"] for s in _chart(en, "hits")["series"]]
+
+
+def test_volume_chart_spreads_the_days_with_money_to_the_fen(client, data):
+    client.force_login(platform_user())
+    spec = _chart(client.get(URL, MARCH).content.decode(), "volume")
+    assert spec["labelKind"] == "day" and len(spec["labels"]) == 31
+    declarations, value = spec["series"]
+    assert declarations["data"][1:3] == [2, 2] and sum(declarations["data"]) == 4
+    assert value["format"] == "money" and value["axis"] == 1 and value["data"][1] == 112.0
