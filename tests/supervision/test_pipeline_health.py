@@ -44,7 +44,8 @@ def test_platform_staff_read_the_figures_in_english(client):
     assert "Free the stock of unpaid orders" in html  # the sweep, not its task name
     assert "bonded.tasks" not in html and "customs_filing" not in html
     assert "Filing with customs and inspection" in html
-    assert 'href="/supervision/health/"' in html  # the nav links to it
+    assert 'href="/supervision/health/"' in html  # the nav links to it, here and on the dashboard
+    assert 'href="/supervision/health/"' in client.get("/supervision/").content.decode()
 
 
 def test_platform_staff_read_the_figures_in_chinese(client):
