@@ -5,6 +5,7 @@ set) is the demo: SQLite in var/ and a Celery broker on the filesystem, so `make
 server. Production sets BONDPORT_ENV=production, which refuses to start without real secrets.
 """
 
+import ipaddress
 from decimal import Decimal
 from pathlib import Path
 
@@ -637,3 +638,47 @@ CELERY_BEAT_SCHEDULE |= {
 for _entry in CELERY_BEAT_SCHEDULE.values():
     if isinstance(_entry["schedule"], int | float):
         _entry.setdefault("options", {}).setdefault("expires", float(_entry["schedule"]))
+
+# --- Operations: /metrics and the pipeline figures (ops/) ------------------------------------
+INSTALLED_APPS += ["ops"]
+# First: the request latency histogram times everything below it.
+MIDDLEWARE.insert(0, "ops.metrics.RequestMetricsMiddleware")
+# /metrics answers only a request carrying `Authorization: Bearer <METRICS_TOKEN>` and/or
+# coming from METRICS_ALLOWED_NETWORKS (CIDRs, the direct peer's address); when both are set
+# both must hold. Neither set: loopback only in the demo, and not served (404) in production.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if PRODUCTION and METRICS_TOKEN and len(METRICS_TOKEN) < SECRET_MIN_LENGTH:
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN must be at least {SECRET_MIN_LENGTH} characters in production."
+    )
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+for _cidr in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_cidr!r} is not a CIDR.") from _exc
+# A scraper inside the network speaks plain HTTP to the node (like /healthz).
+SECURE_REDIRECT_EXEMPT += [r"^metrics$"]
+# Paid orders still paid or held after this many minutes count as "not final" (and alert).
+METRICS_PAID_NOT_FINAL_MINUTES = env.int("METRICS_PAID_NOT_FINAL_MINUTES", default=30)
+# Active reservations expiring within this many minutes count as "about to expire".
+METRICS_RESERVATIONS_EXPIRING_MINUTES = env.int("METRICS_RESERVATIONS_EXPIRING_MINUTES", default=5)
+# Rejected or blocked declarations count as "failed" for this many hours after they failed.
+METRICS_FAILED_WINDOW_HOURS = env.int("METRICS_FAILED_WINDOW_HOURS", default=24)
+# Queues whose depth /metrics reports besides the default queue and CELERY_TASK_ROUTES'.
+OPS_EXTRA_QUEUES = env.list("OPS_EXTRA_QUEUES", default=[])
+# Beat sweeps whose runs and recoveries are counted (ops.SweepTally, shown in /metrics).
+OPS_SWEEP_TASKS = env.list(
+    "OPS_SWEEP_TASKS",
+    default=[
+        "bonded.tasks.expire_reservations",
+        "customs.tasks.declarations_sweep",
+        "marketplace.tasks.clearances_sweep",
+        "marketplace.tasks.orders_expire",
+        "marketplace.tasks.refunds_sweep",
+        "marketplace.tasks.sandbox_notify_sweep",
+        "pickup.tasks.pickups_mark_overdue",
+        "pickup.tasks.pickup_codes_issue",
+        "dispatch.tasks.dispatch_sweep",
+    ],
+)

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config.health import healthz
 from marketplace.forms import StaffLoginForm
+from ops.views import metrics
 
 handler404 = "config.views.not_found"
 handler500 = "config.views.server_error"
@@ -15,6 +16,7 @@ admin.site.login_form = StaffLoginForm
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from supervision import views
+from supervision import pipeline, views
 
 app_name = "supervision"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("enterprises/", views.enterprise_list, name="enterprises"),
     path("enterprises/<str:code>/", views.enterprise_profile, name="enterprise"),
     path("enterprises/<str:code>/grade/", views.enterprise_grade, name="enterprise_grade"),
+    path("health/", pipeline.pipeline_health, name="health"),
 ]
