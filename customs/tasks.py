@@ -108,3 +108,13 @@ def clearance_days_roll_up() -> int:
     from customs.services.rollup import clearance_days_catch_up
 
     return clearance_days_catch_up()
+
+
+@shared_task(name="customs.tasks.eport_inbox_process", **DURABLE)
+def eport_inbox_process() -> dict:
+    """Receipt files from the E-Port client's inbox (nothing to do while it is empty)."""
+    from customs.services.exchange import eport_inbox_process as run
+
+    report = run()
+    return {"applied": report.applied, "duplicates": report.duplicates,
+            "quarantined": report.quarantined, "receipts": report.receipts}  # fmt: skip
