@@ -503,6 +503,9 @@ CUSTOMS_REALTIME_UPLOAD_URL = env.str(
     "CUSTOMS_REALTIME_UPLOAD_URL",
     default=f"http://127.0.0.1:{CUSTOMS_EPORT_STANDIN_PORT}/ceb2grab/grab/realTimeDataUpload",
 )
+# The receiving account named in the uploaded data (recpAccount / recpName).
+CUSTOMS_REALTIME_RECP_ACCOUNT = env.str("CUSTOMS_REALTIME_RECP_ACCOUNT", default="")
+CUSTOMS_REALTIME_RECP_NAME = env.str("CUSTOMS_REALTIME_RECP_NAME", default="Bondport")
 CUSTOMS_REALTIME_QUERY_URL = env.str(
     "CUSTOMS_REALTIME_QUERY_URL", default=f"{SITE_URL}/api/v1/customs/realtime-query"
 )
@@ -526,6 +529,10 @@ CELERY_BEAT_SCHEDULE |= {
     "customs-ex-post-rules": {
         "task": "customs.tasks.ex_post_rules_run",
         "schedule": env.float("CUSTOMS_EX_POST_SECONDS", default=3600.0),
+    },
+    "customs-realtime-uploads": {
+        "task": "customs.tasks.realtime_uploads_pending",
+        "schedule": env.float("CUSTOMS_REALTIME_SECONDS", default=30.0),
     },
     "customs-eport-inbox": {
         "task": "customs.tasks.eport_inbox_process",

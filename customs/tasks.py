@@ -118,3 +118,24 @@ def eport_inbox_process() -> dict:
     report = run()
     return {"applied": report.applied, "duplicates": report.duplicates,
             "quarantined": report.quarantined, "receipts": report.receipts}  # fmt: skip
+
+
+@shared_task(bind=True, name="customs.tasks.realtime_data_upload", max_retries=None, **DURABLE)
+def realtime_data_upload(self, query_id: int) -> str:
+    """Customs asked for an order's original data: upload it signed, retried while customs
+    cannot be reached (the beat catches up what is left)."""
+    from customs.services.realtime import realtime_data_upload as upload
+
+    try:
+        return upload(query_id=query_id)
+    except GatewayUnavailable as exc:
+        if self.request.retries >= settings.CUSTOMS_MAX_RETRIES:
+            return "pending"
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(name="customs.tasks.realtime_uploads_pending", **DURABLE)
+def realtime_uploads_pending() -> int:
+    from customs.services.realtime import realtime_uploads_pending as run
+
+    return run()
