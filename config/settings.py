@@ -489,6 +489,10 @@ CUSTOMS_EPORT_INBOX_SECONDS = env.float("CUSTOMS_EPORT_INBOX_SECONDS", default=5
 # The authority's SM2 public key (x||y hex): receipts and real-time data queries must verify
 # under it. In development the stand-in's key (var/eport/standin_sm2.key) is used when empty.
 CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY = env.str("CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY", default="")
+if PRODUCTION and CUSTOMS_TRANSPORT == "eport" and not CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY:
+    raise ImproperlyConfigured(
+        "CUSTOMS_TRANSPORT=eport needs CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY in production."
+    )
 # The stand-in (`manage.py run_eport_standin`): its own SM2 key, and the platform's public key
 # it checks our signatures with (derived from our soft key in development when empty).
 CUSTOMS_EPORT_STANDIN_PRIVATE_KEY = env.str("CUSTOMS_EPORT_STANDIN_PRIVATE_KEY", default="")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -117,10 +118,17 @@ def read_key(value: str, path: str, *, generate: Path | None = None) -> str:
         return Path(path).read_text().strip()
     if generate is None:
         raise SignerError("no SM2 key configured")
-    if not generate.exists():
+    if not generate.exists():  # created whole, once: two processes starting together agree
         generate.parent.mkdir(parents=True, exist_ok=True)
-        generate.write_text(sm2.generate_private_key())
-        generate.chmod(0o600)
+        temporary = generate.with_name(f".{generate.name}.{os.getpid()}")
+        temporary.write_text(sm2.generate_private_key())
+        temporary.chmod(0o600)
+        try:
+            os.link(temporary, generate)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     return generate.read_text().strip()
 
 
