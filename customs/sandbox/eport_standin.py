@@ -27,7 +27,7 @@ from pathlib import Path
 
 from customs import exchange, sm2, xmlsig
 from customs.sandbox.authority import Knobs
-from customs.sandbox.server import Sandbox
+from customs.sandbox.server import RECEIPT_TYPES, Sandbox
 from customs.signer import SoftSigner
 
 logger = logging.getLogger("customs.eport_standin")
@@ -76,12 +76,33 @@ class EPortStandIn(Sandbox):
             status, answer = self.receive(authority, verified.xml)
             if status != 200:
                 raise exchange.ExchangeError(answer.get("reason", f"refused ({status})"))
+            self.answer_again(authority, message_type, answer)
         except xmlsig.SignatureInvalid as exc:
             self.format_error(authority, guid, message_type, f"bad signature: {exc.reason}")
         except exchange.ExchangeError as exc:
             self.format_error(authority, guid, message_type, str(exc))
+        except Exception as exc:  # a message the authority's code could not handle
+            logger.exception("E-Port stand-in could not process %s", path.name)
+            self.format_error(authority, guid, message_type, f"not processed: {exc!r}"[:480])
         self.stats["files"] += 1
         exchange.move(path, self.sent_dir)
+
+    def answer_again(self, authority: str, message_type: str, answer: dict) -> None:
+        """A file exchange has no synchronous answer: what the HTTP sandbox says in its
+        response to a re-sent message or record (its current status, or "duplicate business
+        key") comes as a receipt file here, as the E-Port answers a re-sent record."""
+        for record in answer.get("records", []):
+            if not (answer.get("duplicate") or record.get("returnStatus") != 2):
+                continue
+            status, info = record["returnStatus"], record.get("returnInfo", "")
+            held = self._one("SELECT status, info FROM records WHERE authority=? AND guid=?",
+                             authority, record["declGuid"])  # fmt: skip
+            if answer.get("duplicate") and held:  # the stored answer is the first one
+                status, info = held[0], held[1] or ""
+            self.write_receipt(authority, RECEIPT_TYPES[message_type], {
+                "guid": record["declGuid"], "orderNo": record.get("orderNo", ""),
+                "returnStatus": status, "returnInfo": info,
+            })  # fmt: skip
 
     # --- inbox: what the platform receives -------------------------------------------------
     def format_error(self, authority: str, guid: str, message_type: str, reason: str) -> None:

@@ -48,7 +48,7 @@ class InboxReport:
 def eport_inbox_process(*, limit: int = 500) -> InboxReport:
     """Take what is ready in the inbox (one run at a time across processes)."""
     report = InboxReport()
-    if not cache.add(LOCK, 1, timeout=300):
+    if not cache.add(LOCK, 1, timeout=60):
         return report
     try:
         files = exchange.ready_files(

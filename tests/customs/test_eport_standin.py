@@ -2,6 +2,7 @@
 to release by signed files; a bad signature refused with CEB900; customs' real-time data
 request answered with the order's original data, signed."""
 
+import shutil
 import time
 from urllib.parse import urlencode
 
@@ -167,3 +168,24 @@ def test_an_upload_signed_with_another_key_is_refused_by_customs(zone, standin, 
     assert realtime_data_upload(query_id=query.pk) == "refused"
     query.refresh_from_db()
     assert query.last_error == "signature does not verify"
+
+
+def test_a_resent_message_is_answered_with_its_current_status(zone, standin):
+    order, _payment = _paid(zone)
+    drive_files(order.order_no)
+    decl = Declaration.objects.get(order_no=order.order_no, kind="order")
+    before = Receipt.objects.filter(decl_guid=decl.guid, return_status=120).count()
+    sent = next(p for p in standin.folder("sent").iterdir() if decl.message.guid in p.name)
+    shutil.copy(sent, standin.folder("outbox") / f"again-{sent.name}")  # the same message again
+
+    for _ in range(100):
+        eport_inbox_process()
+        if Receipt.objects.filter(decl_guid=decl.guid, return_status=120).count() > before:
+            break
+        time.sleep(0.1)
+
+    again = Receipt.objects.filter(decl_guid=decl.guid, return_status=120).latest("id")
+    assert Receipt.objects.filter(decl_guid=decl.guid, return_status=120).count() == before + 1
+    assert (again.source, again.outcome) == ("eport", "stale")
+    decl.refresh_from_db()
+    assert decl.state == "accepted"
