@@ -436,6 +436,17 @@ class ExchangeFileAdmin(ReadOnlyAdmin):
     search_fields = ["name", "message_guid", "sha256"]
     fields = ["name", "state", "reason", "message_type", "message_guid", "receipts", "size",
               "sha256", "stored_at", "received_at"]  # fmt: skip
+    actions = ["requeue"]
+
+    @admin.action(description=_("Put back into the E-Port inbox"), permissions=["requeue"])
+    def requeue(self, request, queryset):
+        from customs.services.exchange import exchange_file_requeue
+
+        done = sum(exchange_file_requeue(exchange_file=row) for row in queryset)
+        self.message_user(request, _("%(n)d put back into the inbox.") % {"n": done})
+
+    def has_requeue_permission(self, request) -> bool:
+        return request.user.has_perm("customs.change_exchangefile")
 
 
 @admin.register(RealtimeQuery)

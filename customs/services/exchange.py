@@ -93,21 +93,39 @@ def _take(path: Path, report: InboxReport) -> None:
     rows = _rows(message_type, message_guid, returns, authority)
     with transaction.atomic():
         new_ids = receipts_record(receipts=rows, source="eport") if rows else []
-        state = F.APPLIED if new_ids else F.DUPLICATE
+        state, reason = F.APPLIED, ""
+        if not rows:  # a CEB900 for a message we hold no records of
+            reason = "it names no declaration of ours"
+        elif not new_ids:
+            state, reason = F.DUPLICATE, "its receipts were recorded before"
         row = ExchangeFile.objects.create(
             name=path.name, sha256=digest, state=state, message_type=message_type,
-            message_guid=message_guid[:64], receipts=len(new_ids), size=len(raw),
-            reason="" if new_ids else "its receipts were recorded before",
+            message_guid=message_guid[:64], receipts=len(new_ids), size=len(raw), reason=reason,
         )  # fmt: skip
     for start in range(0, len(new_ids), BATCH):
         receipts_apply(receipt_ids=new_ids[start : start + BATCH])
     kept = exchange.move(path, settings.CUSTOMS_EPORT_ARCHIVE)
     ExchangeFile.objects.filter(pk=row.pk).update(stored_at=str(kept))
     report.receipts += len(new_ids)
-    if new_ids:
+    if state == F.APPLIED:
         report.applied += 1
     else:
         report.duplicates += 1
+
+
+def exchange_file_requeue(*, exchange_file: ExchangeFile) -> bool:
+    """Staff put a quarantined file back into the inbox (once its cause is fixed, e.g. the
+    authority's key configured): it is read again like a new file; the quarantine row stays
+    as the record of what happened."""
+    kept = Path(exchange_file.stored_at)
+    if exchange_file.state != F.QUARANTINED or not kept.is_file():
+        return False
+    exchange.move(kept, settings.CUSTOMS_EPORT_INBOX)
+    kept.with_name(f"{kept.name}.reason").unlink(missing_ok=True)
+    ExchangeFile.objects.filter(pk=exchange_file.pk).update(
+        stored_at="", reason=f"{exchange_file.reason} (put back into the inbox)"[:500]
+    )
+    return True
 
 
 def _rows(message_type: str, message_guid: str, returns: list[dict], authority: str) -> list:

@@ -195,3 +195,29 @@ def test_a_format_error_receipt_marks_the_refused_messages_records(eport, zone):
 def test_the_e_port_refuses_http_pushes(eport, client):
     response = client.post("/api/v1/customs/receipts", data=b"{}", content_type="application/json")
     assert response.status_code in (401, 403)
+
+
+def test_staff_put_a_quarantined_file_back_once_its_cause_is_fixed(eport, zone, settings,
+                                                                   admin_client):  # fmt: skip
+    order = _filed(zone)
+    services.declarations_file()
+    decl = Declaration.objects.get(order_no=order.order_no, kind="order")
+    new_key = sm2.generate_private_key()  # the authority renewed its key; we do not know it yet
+    name = receipt_file(eport / "inbox", decl, 120, key=new_key)
+    assert eport_inbox_process().quarantined == 1
+    row = ExchangeFile.objects.get(name=name, state="quarantined")
+    settings.CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY = sm2.public_key_of(new_key)
+
+    response = admin_client.post(
+        "/admin/customs/exchangefile/",
+        {"action": "requeue", "_selected_action": [row.pk]},
+    )
+
+    assert response.status_code == 302
+    assert (eport / "inbox" / name).exists() and not (eport / "quarantine" / name).exists()
+    assert not (eport / "quarantine" / f"{name}.reason").exists()
+    assert eport_inbox_process().applied == 1
+    decl.refresh_from_db()
+    assert decl.state == "accepted"
+    assert ExchangeFile.objects.get(pk=row.pk).reason.endswith("(put back into the inbox)")
+    assert ExchangeFile.objects.get(name=name, state="applied")
