@@ -461,6 +461,59 @@ CUSTOMS_SANDBOX_DB = env.str("CUSTOMS_SANDBOX_DB", default="") or str(
 CUSTOMS_SANDBOX_CALLBACK_URL = env.str(
     "CUSTOMS_SANDBOX_CALLBACK_URL", default=f"{SITE_URL}/api/v1/customs/receipts"
 )
+# --- Customs: the China E-Port exchange (CUSTOMS_TRANSPORT=customs.eport.EPortTransport) ----
+# The operator's SM2 key (customs/signer.py): "soft" (a software key: CUSTOMS_SM2_PRIVATE_KEY in
+# hex or the file CUSTOMS_SM2_PRIVATE_KEY_FILE; generated under var/eport/ in development) or
+# "agent" (a U-Key / IC card signing agent over HTTP at CUSTOMS_SIGNER_AGENT_URL).
+CUSTOMS_SIGNER = env.str("CUSTOMS_SIGNER", default="soft")
+CUSTOMS_SM2_PRIVATE_KEY = env.str("CUSTOMS_SM2_PRIVATE_KEY", default="")
+CUSTOMS_SM2_PRIVATE_KEY_FILE = env.str("CUSTOMS_SM2_PRIVATE_KEY_FILE", default="")
+CUSTOMS_SIGNER_CERT_NO = env.str("CUSTOMS_SIGNER_CERT_NO", default="BONDPORT-DEV-0001")
+CUSTOMS_SIGNER_CERT_FILE = env.str("CUSTOMS_SIGNER_CERT_FILE", default="")
+CUSTOMS_SIGNER_AGENT_URL = env.str("CUSTOMS_SIGNER_AGENT_URL", default="http://127.0.0.1:8012/")
+CUSTOMS_SIGNER_AGENT_PASSWORD = env.str("CUSTOMS_SIGNER_AGENT_PASSWORD", default="")
+# The E-Port client's exchange folders (absolute, or relative to the project).
+CUSTOMS_EPORT_DIR = Path(env.str("CUSTOMS_EPORT_DIR", default=str(VAR_DIR / "eport")))
+CUSTOMS_EPORT_OUTBOX = env.str("CUSTOMS_EPORT_OUTBOX", default=str(CUSTOMS_EPORT_DIR / "outbox"))
+CUSTOMS_EPORT_INBOX = env.str("CUSTOMS_EPORT_INBOX", default=str(CUSTOMS_EPORT_DIR / "inbox"))
+CUSTOMS_EPORT_ARCHIVE = env.str("CUSTOMS_EPORT_ARCHIVE", default=str(CUSTOMS_EPORT_DIR / "archive"))
+CUSTOMS_EPORT_QUARANTINE = env.str(
+    "CUSTOMS_EPORT_QUARANTINE", default=str(CUSTOMS_EPORT_DIR / "quarantine")
+)
+# DXP envelope: our DXP id (SenderId) and the receivers of customs and CIQ messages.
+CUSTOMS_EPORT_DXP_ID = env.str("CUSTOMS_EPORT_DXP_ID", default="DXPENT0000000001")
+CUSTOMS_EPORT_RECEIVER_ID = env.str("CUSTOMS_EPORT_RECEIVER_ID", default="DXPEDCCEB0000002")
+CUSTOMS_EPORT_CIQ_RECEIVER_ID = env.str("CUSTOMS_EPORT_CIQ_RECEIVER_ID", default="DXPEDCCIQ0000002")
+# An inbox file younger than this may still be being written: it is left for the next run.
+CUSTOMS_EPORT_SETTLE_SECONDS = env.float("CUSTOMS_EPORT_SETTLE_SECONDS", default=2.0)
+CUSTOMS_EPORT_INBOX_SECONDS = env.float("CUSTOMS_EPORT_INBOX_SECONDS", default=5.0)
+# The authority's SM2 public key (x||y hex): receipts and real-time data queries must verify
+# under it. In development the stand-in's key (var/eport/standin_sm2.key) is used when empty.
+CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY = env.str("CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY", default="")
+if PRODUCTION and CUSTOMS_TRANSPORT == "eport" and not CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY:
+    raise ImproperlyConfigured(
+        "CUSTOMS_TRANSPORT=eport needs CUSTOMS_EPORT_AUTHORITY_PUBLIC_KEY in production."
+    )
+# The stand-in (`manage.py run_eport_standin`): its own SM2 key, and the platform's public key
+# it checks our signatures with (derived from our soft key in development when empty).
+CUSTOMS_EPORT_STANDIN_PRIVATE_KEY = env.str("CUSTOMS_EPORT_STANDIN_PRIVATE_KEY", default="")
+CUSTOMS_EPORT_PLATFORM_PUBLIC_KEY = env.str("CUSTOMS_EPORT_PLATFORM_PUBLIC_KEY", default="")
+CUSTOMS_EPORT_STANDIN_PORT = env.int("CUSTOMS_EPORT_STANDIN_PORT", default=8011)
+CUSTOMS_EPORT_STANDIN_DB = env.str("CUSTOMS_EPORT_STANDIN_DB", default="") or str(
+    VAR_DIR / "eport-standin.sqlite3"
+)
+# Customs' real-time data request (payment and order authenticity): where the original data
+# is uploaded (customs' realTimeDataUpload), and our query endpoint the stand-in calls.
+CUSTOMS_REALTIME_UPLOAD_URL = env.str(
+    "CUSTOMS_REALTIME_UPLOAD_URL",
+    default=f"http://127.0.0.1:{CUSTOMS_EPORT_STANDIN_PORT}/ceb2grab/grab/realTimeDataUpload",
+)
+# The receiving account named in the uploaded data (recpAccount / recpName).
+CUSTOMS_REALTIME_RECP_ACCOUNT = env.str("CUSTOMS_REALTIME_RECP_ACCOUNT", default="")
+CUSTOMS_REALTIME_RECP_NAME = env.str("CUSTOMS_REALTIME_RECP_NAME", default="Bondport")
+CUSTOMS_REALTIME_QUERY_URL = env.str(
+    "CUSTOMS_REALTIME_QUERY_URL", default=f"{SITE_URL}/api/v1/customs/realtime-query"
+)
 CELERY_TASK_ROUTES = {
     "customs.tasks.receipts_*": {"queue": "customs_receipts"},
     "customs.tasks.*": {"queue": "customs_filing"},
@@ -481,6 +534,14 @@ CELERY_BEAT_SCHEDULE |= {
     "customs-ex-post-rules": {
         "task": "customs.tasks.ex_post_rules_run",
         "schedule": env.float("CUSTOMS_EX_POST_SECONDS", default=3600.0),
+    },
+    "customs-realtime-uploads": {
+        "task": "customs.tasks.realtime_uploads_pending",
+        "schedule": env.float("CUSTOMS_REALTIME_SECONDS", default=30.0),
+    },
+    "customs-eport-inbox": {
+        "task": "customs.tasks.eport_inbox_process",
+        "schedule": CUSTOMS_EPORT_INBOX_SECONDS,
     },
 }
 

@@ -18,12 +18,14 @@ from customs.models import (
     ClearanceEvent,
     Declaration,
     Enterprise,
+    ExchangeFile,
     GatewayMessage,
     InspectionDecision,
     InspectionQueue,
     OrderClearance,
     PositiveListEdition,
     PositiveListEntry,
+    RealtimeQuery,
     Receipt,
     ReturnIntake,
     RiskHit,
@@ -422,3 +424,37 @@ class RiskHitAdmin(ReadOnlyAdmin):
     list_filter = ["rule_code", "stage", "ebc_code", "created_at"]
     search_fields = ["order_no", "subject", "reason"]
     date_hierarchy = "created_at"
+
+
+@admin.register(ExchangeFile)
+class ExchangeFileAdmin(ReadOnlyAdmin):
+    """Receipt files taken from the E-Port inbox; a quarantined one says why and where it is
+    kept (beside it, "<name>.reason"), for staff to look at and, once fixed, put back."""
+
+    list_display = ["received_at", "name", "state", "message_type", "receipts", "reason"]
+    list_filter = ["state", "message_type"]
+    search_fields = ["name", "message_guid", "sha256"]
+    fields = ["name", "state", "reason", "message_type", "message_guid", "receipts", "size",
+              "sha256", "stored_at", "received_at"]  # fmt: skip
+    actions = ["requeue"]
+
+    @admin.action(description=_("Put back into the E-Port inbox"), permissions=["requeue"])
+    def requeue(self, request, queryset):
+        from customs.services.exchange import exchange_file_requeue
+
+        done = sum(exchange_file_requeue(exchange_file=row) for row in queryset)
+        self.message_user(request, _("%(n)d put back into the inbox.") % {"n": done})
+
+    def has_requeue_permission(self, request) -> bool:
+        return request.user.has_perm("customs.change_exchangefile")
+
+
+@admin.register(RealtimeQuery)
+class RealtimeQueryAdmin(ReadOnlyAdmin):
+    """Customs' real-time data requests: what we uploaded (signed) and what customs said."""
+
+    list_display = ["received_at", "order_no", "session_id", "state", "attempts", "uploaded_at"]
+    list_filter = ["state"]
+    search_fields = ["order_no", "session_id"]
+    fields = ["order_no", "session_id", "service_time", "state", "attempts", "last_error",
+              "uploaded", "answer", "received_at", "uploaded_at"]  # fmt: skip

@@ -93,3 +93,41 @@ class OrderClearanceApi(APIView):
 
             raise NotFound("No customs filing exists for this order.")
         return Response(ClearanceOutput(view).data)
+
+
+class RealtimeQueryApi(APIView):
+    """Customs' real-time data request (openReq={"orderNo", "sessionID", "serviceTime", ...}
+    as a form field or the JSON body), signed by the authority (customs/realtime.py)."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [RawParser]
+    throttle_classes: list = []
+
+    @extend_schema(request=None, responses={200: None}, summary="Customs real-time data query")
+    def post(self, request):
+        from urllib.parse import parse_qs
+
+        from django.utils import timezone
+
+        from customs import realtime
+        from customs.services.realtime import QueryRefused, realtime_query_receive
+
+        body = request.body
+        now = int(timezone.now().timestamp() * 1000)
+        try:
+            form = parse_qs(body.decode())
+            raw = form["openReq"][0] if "openReq" in form else body.decode()
+            query = json.loads(raw)
+            if not isinstance(query, dict):
+                raise TypeError("openReq is not an object")
+            realtime_query_receive(query=query)
+        except (ValueError, TypeError, UnicodeDecodeError):
+            return Response({"code": realtime.BAD_REQUEST, "message": "malformed openReq",
+                             "serviceTime": now}, status=400)  # fmt: skip
+        except QueryRefused as refused:
+            logger.warning("customs real-time query refused: %s", refused.message)
+            status = 403 if refused.code == realtime.BAD_SIGNATURE else 200
+            return Response({"code": refused.code, "message": refused.message,
+                             "serviceTime": now}, status=status)  # fmt: skip
+        return Response({"code": realtime.OK, "message": "", "serviceTime": now})

@@ -159,9 +159,17 @@ _transport: Transport | None = None
 _transport_path: str | None = None
 
 
+# CUSTOMS_TRANSPORT takes a dotted path or one of these names.
+TRANSPORTS = {
+    "http": "customs.gateway.HttpTransport",
+    "sandbox": "customs.gateway.HttpTransport",
+    "eport": "customs.eport.EPortTransport",
+}
+
+
 def get_transport() -> Transport:
     global _transport, _transport_path
-    path = settings.CUSTOMS_TRANSPORT
+    path = TRANSPORTS.get(settings.CUSTOMS_TRANSPORT, settings.CUSTOMS_TRANSPORT)
     if _transport is None or _transport_path != path:
         _transport, _transport_path = import_string(path)(), path
     return _transport

@@ -108,3 +108,34 @@ def clearance_days_roll_up() -> int:
     from customs.services.rollup import clearance_days_catch_up
 
     return clearance_days_catch_up()
+
+
+@shared_task(name="customs.tasks.eport_inbox_process", **DURABLE)
+def eport_inbox_process() -> dict:
+    """Receipt files from the E-Port client's inbox (nothing to do while it is empty)."""
+    from customs.services.exchange import eport_inbox_process as run
+
+    report = run()
+    return {"applied": report.applied, "duplicates": report.duplicates,
+            "quarantined": report.quarantined, "receipts": report.receipts}  # fmt: skip
+
+
+@shared_task(bind=True, name="customs.tasks.realtime_data_upload", max_retries=None, **DURABLE)
+def realtime_data_upload(self, query_id: int) -> str:
+    """Customs asked for an order's original data: upload it signed, retried while customs
+    cannot be reached (the beat catches up what is left)."""
+    from customs.services.realtime import realtime_data_upload as upload
+
+    try:
+        return upload(query_id=query_id)
+    except GatewayUnavailable as exc:
+        if self.request.retries >= settings.CUSTOMS_MAX_RETRIES:
+            return "pending"
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
+@shared_task(name="customs.tasks.realtime_uploads_pending", **DURABLE)
+def realtime_uploads_pending() -> int:
+    from customs.services.realtime import realtime_uploads_pending as run
+
+    return run()

@@ -14,6 +14,7 @@ from customs.models.declarations import (
     Receipt,
     new_guid,
 )
+from customs.models.exchange import ExchangeFile, RealtimeQuery
 from customs.models.inspection import InspectionDecision
 from customs.models.registry import Enterprise, PositiveListEdition, PositiveListEntry
 from customs.models.rules import RiskHit, RiskRule
@@ -24,6 +25,7 @@ __all__ = [
     "Declaration",
     "DeclaredLine",
     "Enterprise",
+    "ExchangeFile",
     "GatewayCursor",
     "GatewayMessage",
     "InspectionDecision",
@@ -31,6 +33,7 @@ __all__ = [
     "OrderClearance",
     "PositiveListEdition",
     "PositiveListEntry",
+    "RealtimeQuery",
     "Receipt",
     "ReturnIntake",
     "RiskHit",

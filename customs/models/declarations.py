@@ -197,6 +197,7 @@ class Receipt(models.Model):
         RESPONSE = "response", _("gateway response")
         OFFICER = "officer", _("inspection decision")
         QUERY = "query", _("status query")
+        EPORT = "eport", _("E-Port inbox file")
 
     guid = models.CharField(max_length=64, unique=True, verbose_name=_("receipt GUID"))
     source = models.CharField(max_length=16, choices=Source.choices, verbose_name=_("source"))

@@ -166,6 +166,10 @@ class Sandbox:
             )
             body["id"] = cursor.lastrowid
             self.stats["receipts"] += 1
+        self.deliver(body)
+
+    def deliver(self, body: dict) -> None:
+        """Hand a receipt on: pushed over HTTP here (the E-Port stand-in writes a file)."""
         if self.knobs.push_receipts and self.knobs.callback_url:
             self.outbox.put(body)
 

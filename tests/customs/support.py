@@ -111,3 +111,58 @@ def drive(order_no: str, *, until=("released", "rejected", "cancelled"), timeout
             return view
         time.sleep(0.05)
     raise AssertionError(f"{order_no} did not reach {until}: {selectors.order_clearance(order_no)}")
+
+
+class EPortStandInProcess(ManagedProcess):
+    """The E-Port client stand-in (`run_eport_standin`) on its folders and a free port."""
+
+    name = "eport-standin"
+
+    def __init__(self, root: Path, *, platform_key: str, standin_key: str, cert_no: str) -> None:
+        super().__init__()
+        self.root = root
+        self.platform_key, self.standin_key, self.cert_no = platform_key, standin_key, cert_no
+        self.base = ""
+
+    def folder(self, name: str) -> Path:
+        return self.root / name
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "manage.py", "run_eport_standin", "--port", "0",
+            "--db", str(self.root / "standin.sqlite3"), "--latency-ms", "0",
+            "--outbox", str(self.folder("outbox")), "--inbox", str(self.folder("inbox")),
+            "--sent", str(self.folder("sent")),
+        ]  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        from customs import sm2
+
+        return {
+            **os.environ,
+            "CUSTOMS_EPORT_PLATFORM_PUBLIC_KEY": sm2.public_key_of(self.platform_key),
+            "CUSTOMS_EPORT_STANDIN_PRIVATE_KEY": self.standin_key,
+            "CUSTOMS_SIGNER_CERT_NO": self.cert_no,
+        }
+
+    def on_line(self, line: str) -> bool:
+        found = re.search(r"listening on (http://\S+)", line)
+        if found:
+            self.base = found.group(1)
+        return bool(found)
+
+
+def drive_files(order_no: str, *, until=("released", "rejected", "cancelled"), timeout=60):
+    """`drive` through the exchange folders: file, then take the inbox, until it settles."""
+    from customs import selectors, services
+    from customs.services.exchange import eport_inbox_process
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        services.declarations_file()
+        eport_inbox_process()
+        view = selectors.order_clearance(order_no)
+        if view and view.state in until:
+            return view
+        time.sleep(0.1)
+    raise AssertionError(f"{order_no} did not reach {until}: {selectors.order_clearance(order_no)}")
