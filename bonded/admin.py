@@ -206,6 +206,14 @@ class StocktakeLineInline(admin.TabularInline):
     readonly_fields = ["on_hand_now", "expected", "difference_shown"]
     autocomplete_fields = ["item"]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # A table row's inputs have no <label> (the column header is not one): name them, and
+        # static/js/admin_a11y.js gives the search box drawn over the item select the same name.
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and db_field.name in ("item", "counted"):
+            field.widget.attrs["aria-label"] = str(db_field.verbose_name)
+        return field
+
     @admin.display(description=_("on hand now"))
     def on_hand_now(self, line) -> int | str:
         if not line.pk:

@@ -125,6 +125,7 @@
     var source = document.getElementById(el.getAttribute("data-chart"));
     if (!source) return;
     var spec = JSON.parse(source.textContent);
+    if (!spec || !spec.series || !spec.labels) return; // a panel without a chart
     if (spec.horizontal) {
       el.style.height = Math.max(160, 56 + 34 * spec.labels.length) + "px";
     }

@@ -152,3 +152,19 @@ def test_dashboard_on_a_phone(new_page, screenshot, month_of_data):
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 1, "the dashboard scrolls sideways on a phone"
+
+
+def test_enterprise_profile_chart_and_reasons_in_chinese(new_page, screenshot, month_of_data):
+    from tests.supervision.factories import DE
+
+    page = new_page(size="desktop", locale="zh-CN")
+    _sign_in(page, "zh-hans")
+    page.goto(page.base_url + f"/supervision/enterprises/{DE}/")
+    page.wait_for_function(WAIT_CHARTS)
+    screenshot(page, "enterprise")
+    (chart,) = page.evaluate(CHARTS.replace("el.closest('section').id", "'monthly'"))
+    assert chart["width"] > 200 and all(_nice(a["ticks"]) for a in chart["axes"])
+    months = next(a for a in chart["axes"] if a["type"] == "category")["data"]
+    assert months and all(re.fullmatch(r"\d{4}年\d{1,2}月", m) for m in months), months
+    text = page.inner_text("main")
+    assert "CEB621 来自海关：订购人身份信息校验未通过" in text and "三单比对" in text
