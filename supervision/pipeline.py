@@ -52,12 +52,13 @@ def _checks(f: PipelineFigures) -> list[Check]:
         unacked += " · " + _("the oldest paid %(age)s ago") % {
             "age": timesince(f.oldest_unacknowledged_at, now)
         }
+    held = f.paid_not_final.get(Order.State.HELD, 0)
     return [
         Check(
             _("Paid orders not final after %(n)s minutes") % {"n": f.paid_not_final_minutes},
             str(f.paid_not_final_total),
             f.paid_not_final.get(Order.State.PAID, 0) > 0,
-            _("%(held)s of them held for inspection") % {"held": f.paid_not_final.get("held", 0)},
+            _("%(held)s of them held for inspection") % {"held": held} if held else "",
         ),
         Check(
             _("Oldest declaration waiting to be sent"),
@@ -106,7 +107,9 @@ def _checks(f: PipelineFigures) -> list[Check]:
             _("Orders whose clearance could not be applied"),
             str(f.clearance_sync_retrying + f.clearance_sync_gave_up),
             f.clearance_sync_gave_up > 0,
-            _("%(n)s handed to staff") % {"n": f.clearance_sync_gave_up},
+            _("%(n)s handed to staff") % {"n": f.clearance_sync_gave_up}
+            if f.clearance_sync_gave_up
+            else "",
         ),
         Check(
             _("Last worker heartbeat"),
