@@ -89,9 +89,11 @@ SANDBOX_ADAPTERS = frozenset(
 )
 
 
-def _adapter(name: str, default: str) -> str:
-    """A provider adapter's dotted path; production refuses a sandbox one unless allowed."""
+def _adapter(name: str, default: str, short_names: dict | None = None) -> str:
+    """A provider adapter's dotted path (or its short name); production refuses a sandbox one
+    unless allowed."""
     path = env.str(name, default=default)
+    path = (short_names or {}).get(path, path)
     if path in SANDBOX_ADAPTERS and not SANDBOXES_ENABLED:
         raise ImproperlyConfigured(
             f"{name} is the sandbox ({path}): nothing real happens behind it. Set {name} to "
@@ -534,7 +536,15 @@ CELERY_BEAT_SCHEDULE |= {
 # /sandbox/pay/<token>/ and notifies us asynchronously (Celery) over HTTP.
 # The adapter also verifies the provider's notifications (verify_notification). Production
 # refuses the sandbox unless ALLOW_SANDBOXES_IN_PRODUCTION says otherwise.
-PAYMENT_PROVIDER = _adapter("PAYMENT_PROVIDER", "marketplace.payment_provider.SandboxProvider")
+# Short names: sandbox, wechatpay, alipay (or a dotted path to an adapter of your own).
+PAYMENT_PROVIDER_NAMES = {
+    "sandbox": "marketplace.payment_provider.SandboxProvider",
+    "wechatpay": "marketplace.payment_wechat.WeChatPayProvider",
+    "alipay": "marketplace.payment_alipay.AlipayProvider",
+}
+PAYMENT_PROVIDER = _adapter(
+    "PAYMENT_PROVIDER", "marketplace.payment_provider.SandboxProvider", PAYMENT_PROVIDER_NAMES
+)
 PAYMENT_SANDBOX_URL = env.str("PAYMENT_SANDBOX_URL", default=f"{SITE_URL}/sandbox/pay")
 # Our endpoint the provider posts signed notifications to.
 PAYMENT_NOTIFY_URL = env.str("PAYMENT_NOTIFY_URL", default=f"{SITE_URL}/payments/notify/")
@@ -545,6 +555,39 @@ PAYMENT_NOTIFY_MAX_AGE_SECONDS = env.int("PAYMENT_NOTIFY_MAX_AGE_SECONDS", defau
 # The sandbox provider re-sends notifications still unacknowledged after this many seconds
 # (as a real provider does), checked as often: a notification lost with the broker is re-sent.
 PAYMENT_NOTIFY_SWEEP_SECONDS = env.float("PAYMENT_NOTIFY_SWEEP_SECONDS", default=60.0)
+# --- WeChat Pay (PAYMENT_PROVIDER=wechatpay; marketplace/payment_wechat.py) ---------------
+# Key paths empty on a development node: the stand-in's generated keys (var/payment-standin/).
+WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="1900000109")
+WECHATPAY_APPID = env.str("WECHATPAY_APPID", default="wxd678efh567hg6787")
+WECHATPAY_CERT_SERIAL_NO = env.str(
+    "WECHATPAY_CERT_SERIAL_NO", default="5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+)
+WECHATPAY_PRIVATE_KEY_PATH = env.str("WECHATPAY_PRIVATE_KEY_PATH", default="")  # merchant API key
+WECHATPAY_PUBLIC_KEY_ID = env.str(
+    "WECHATPAY_PUBLIC_KEY_ID", default="PUB_KEY_ID_0000000000000000000000000000"
+)
+WECHATPAY_PUBLIC_KEY_PATH = env.str("WECHATPAY_PUBLIC_KEY_PATH", default="")  # platform public key
+WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")  # 32 characters
+WECHATPAY_APIV3_KEY_PATH = env.str("WECHATPAY_APIV3_KEY_PATH", default="")  # or in a file
+WECHATPAY_BASE_URL = env.str("WECHATPAY_BASE_URL", default="https://api.mch.weixin.qq.com")
+WECHATPAY_CUSTOMS_BASE_URL = env.str(
+    "WECHATPAY_CUSTOMS_BASE_URL", default="https://apihk.mch.weixin.qq.com"
+)
+WECHATPAY_CUSTOMS = env.str("WECHATPAY_CUSTOMS", default="ZHENGZHOU_BS")  # WeChat's customs code
+WECHATPAY_MERCHANT_CUSTOMS_NO = env.str("WECHATPAY_MERCHANT_CUSTOMS_NO", default=PLATFORM_EBP_CODE)
+# --- Alipay (PAYMENT_PROVIDER=alipay; marketplace/payment_alipay.py) -------------------------
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="2021000000000000")
+ALIPAY_APP_PRIVATE_KEY_PATH = env.str("ALIPAY_APP_PRIVATE_KEY_PATH", default="")
+ALIPAY_PUBLIC_KEY_PATH = env.str("ALIPAY_PUBLIC_KEY_PATH", default="")  # Alipay's public key
+ALIPAY_GATEWAY_URL = env.str("ALIPAY_GATEWAY_URL", default="https://openapi.alipay.com/gateway.do")
+ALIPAY_MERCHANT_CUSTOMS_CODE = env.str("ALIPAY_MERCHANT_CUSTOMS_CODE", default=PLATFORM_EBP_CODE)
+ALIPAY_MERCHANT_CUSTOMS_NAME = env.str("ALIPAY_MERCHANT_CUSTOMS_NAME", default="Bondport")
+ALIPAY_CUSTOMS_PLACE = env.str("ALIPAY_CUSTOMS_PLACE", default="ZHENGZHOU")  # Alipay's code
+# The stand-ins (make run with a real adapter): their port and the dev key folder.
+PAYMENT_STANDIN_PORT = env.int("PAYMENT_STANDIN_PORT", default=8012)
+PAYMENT_STANDIN_KEY_DIR = env.str(
+    "PAYMENT_STANDIN_KEY_DIR", default=str(BASE_DIR / "var" / "payment-standin")
+)
 # Accepted nonces (notifications, courier callbacks) are kept twice the max age, enough to
 # refuse any replay still inside the window; the prune tasks run this often (seconds).
 NONCE_PRUNE_SECONDS = env.float("NONCE_PRUNE_SECONDS", default=3600.0)

@@ -250,6 +250,14 @@ class PaymentNotPossible(MarketplaceError):
         )
 
 
+class PayerNotBuyer(MarketplaceError):
+    """Customs' rule: the payer must be the buyer (real name and resident ID). Refused before
+    any charge is created."""
+
+    code = "payer_not_buyer"
+    http_status = 409
+
+
 class NotificationRejected(MarketplaceError):
     """A payment notification that is stale, replayed or badly signed (never shown to shoppers)."""
 

@@ -29,20 +29,32 @@ logger = logging.getLogger(__name__)
 
 
 class PaymentProvider(Protocol):
+    """`files_customs_payment = True` on an adapter whose payment company files the payment
+    record (CEB411) with customs itself (WeChat Pay, Alipay): it then has `customs_declare`,
+    and customs files no CEB411 of its own for its payments (services.payments)."""
+
     def create_charge(
         self, *, token: str, order_no: str, amount: Decimal, subject: str, holder_name: str,
-        holder_id_number: str, notify_url: str, return_url: str,
+        holder_id_number: str, notify_url: str, return_url: str, channel: str = "web",
+        client_ip: str = "",
     ) -> str: ...  # fmt: skip
 
-    def refund(self, *, token: str, amount: Decimal) -> None: ...
+    def refund(self, *, token: str, amount: Decimal, total: Decimal | None = None,
+               refund_no: str = "") -> object: ...  # fmt: skip
 
-    def verify_notification(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+    def verify_notification(self, *, body: bytes, headers: Mapping[str, str]) -> dict | None:
         """Raise config.callbacks.CallbackRefused(reason) unless the provider sent this
-        notification (signed, recent, not seen before)."""
+        notification (signed, recent, not seen before). May return the payment it carries
+        (token, order_no, transaction_id, amount, paid_at, payer_* or
+        payer_checked_by_provider; {"ignored": True} for other news); None: the body is ours."""
+
+
+def provider_class():
+    return import_string(settings.PAYMENT_PROVIDER)
 
 
 def provider() -> PaymentProvider:
-    return import_string(settings.PAYMENT_PROVIDER)()
+    return provider_class()()
 
 
 class HmacNotifications:
@@ -73,7 +85,7 @@ class SandboxProvider(HmacNotifications):
 
     def create_charge(
         self, *, token, order_no, amount, subject, holder_name, holder_id_number, notify_url,
-        return_url,
+        return_url, channel="web", client_ip="",
     ) -> str:  # fmt: skip
         from marketplace.models import SandboxCharge
 
@@ -84,7 +96,7 @@ class SandboxProvider(HmacNotifications):
         )  # fmt: skip
         return f"{settings.PAYMENT_SANDBOX_URL.rstrip('/')}/{token}/"
 
-    def refund(self, *, token: str, amount: Decimal) -> None:
+    def refund(self, *, token: str, amount: Decimal, total=None, refund_no: str = "") -> None:
         from marketplace.models import SandboxCharge
 
         with transaction.atomic():

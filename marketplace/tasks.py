@@ -126,3 +126,11 @@ def notification_nonces_prune() -> int:
     from marketplace.services.payments import notification_nonces_prune as prune
 
     return prune()
+
+
+@shared_task(name="marketplace.tasks.payment_customs_declare", acks_late=True)
+def payment_customs_declare(payment_id: int) -> str:
+    """Ask the payment company to file the payment record with customs (WeChat Pay, Alipay)."""
+    from marketplace.services.payments import payment_customs_declare as declare
+
+    return str(declare(payment_id=payment_id).customs_answer.get("state", ""))

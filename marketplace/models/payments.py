@@ -34,6 +34,14 @@ class Payment(models.Model):
     problem = models.CharField(_("problem"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # With a real provider (WeChat Pay, Alipay) the payment company files the payment record
+    # with customs: its answer to our declaration request, as recorded (no resident ID).
+    customs_answer = models.JSONField(
+        _("payment company's customs answer"), default=dict, blank=True
+    )
+    customs_declared_at = models.DateTimeField(
+        _("declared by the payment company at"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
