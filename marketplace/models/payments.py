@@ -26,7 +26,7 @@ class Payment(models.Model):
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.PENDING
     )
-    pay_url = models.URLField(_("pay page"), max_length=300)
+    pay_url = models.URLField(_("pay page"), max_length=2000)  # a signed Alipay wap URL is long
     transaction_id = models.CharField(_("provider transaction"), max_length=64, blank=True)
     amount_paid = models.DecimalField(
         _("amount paid"), max_digits=12, decimal_places=2, null=True, blank=True

@@ -198,8 +198,8 @@ class AlipayStandIn:
                           paid_by={"name": name, "number": number})  # fmt: skip
         body = self.notification(no)
         if deliver:
-            post_notification(charge["notify_url"], body,
-                              {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})  # fmt: skip
+            form = "application/x-www-form-urlencoded; charset=utf-8"
+            post_notification(charge["notify_url"], body, {"Content-Type": form})
         return body
 
     def notification(self, no: str, **changes) -> bytes:

@@ -255,8 +255,9 @@ class WeChatPayStandIn:
         ciphertext = AESGCM(self.apiv3_key.encode()).encrypt(
             nonce.encode(), resource.encode(), b"transaction"
         )
+        created = datetime.now(CST).isoformat(timespec="seconds")
         body = json.dumps({
-            "id": secrets.token_hex(18), "create_time": datetime.now(CST).isoformat(timespec="seconds"),
+            "id": secrets.token_hex(18), "create_time": created,
             "resource_type": "encrypt-resource", "event_type": event_type, "summary": "支付成功",
             "resource": {"original_type": "transaction", "algorithm": "AEAD_AES_256_GCM",
                          "ciphertext": base64.b64encode(ciphertext).decode(),
