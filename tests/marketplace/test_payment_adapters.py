@@ -326,6 +326,15 @@ def test_a_buyer_identity_that_differs_from_the_declared_one_is_refused_before_p
     assert not wechat.charges and not Payment.objects.exists()
 
 
+def test_a_resident_id_that_is_not_the_verified_one_is_refused_before_paying(world, alipay):
+    [order] = place(world, (world.paste, 1))
+    world.shopper.resident_id = "360426199101010071"  # valid, but not the registered one
+    world.shopper.save(update_fields=["resident_id"])
+    with pytest.raises(PayerNotBuyer):
+        payment_start(order=order)
+    assert not alipay.charges and not Payment.objects.exists()
+
+
 def test_payer_not_buyer_on_the_api_is_a_409_in_the_shoppers_language(world, wechat):
     [order] = place(world, (world.paste, 1))
     _other_buyer(world)
@@ -341,8 +350,8 @@ def test_payer_not_buyer_on_the_web_page_says_why_and_creates_no_charge(world, a
     from tests.marketplace.test_order_pages import login
 
     [order] = place(world, (world.paste, 1))
-    world.shopper.resident_id = ""  # incomplete identity
-    world.shopper.save(update_fields=["resident_id"])
+    world.shopper.real_name = ""  # incomplete identity
+    world.shopper.save(update_fields=["real_name"])
     login(client, world.shopper)
     response = client.post(
         f"/orders/{order.number}/pay/", HTTP_ACCEPT_LANGUAGE="zh-hans", follow=True
