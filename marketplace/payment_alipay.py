@@ -56,6 +56,10 @@ class AlipayProvider:
     sandbox = False
     name = "alipay"
     files_customs_payment = True  # Alipay files the payment record (CEB411), not us
+    required_settings = (  # in production (config/checks.py)
+        "ALIPAY_APP_ID", "ALIPAY_APP_PRIVATE_KEY_PATH", "ALIPAY_PUBLIC_KEY_PATH",
+        "ALIPAY_MERCHANT_CUSTOMS_CODE", "ALIPAY_MERCHANT_CUSTOMS_NAME", "ALIPAY_CUSTOMS_PLACE",
+    )  # fmt: skip
 
     def __init__(self):
         self._client = None
@@ -129,7 +133,13 @@ class AlipayProvider:
         return f"{alipay._gateway}?{signed}"
 
     def query(self, *, token: str) -> dict:
-        data = self._call("query", self.client().api_alipay_trade_query, out_trade_no=token)
+        try:
+            data = self._call("query", self.client().api_alipay_trade_query, out_trade_no=token)
+        except ProviderError as exc:
+            if "ACQ.TRADE_NOT_EXIST" not in str(exc):
+                raise
+            # Alipay creates the trade when the buyer opens the pay page or scans the code.
+            return {"state": "open", "transaction_id": "", "amount": None, "provider_state": ""}
         status = data.get("trade_status", "")
         return {
             "state": {

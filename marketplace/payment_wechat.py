@@ -76,6 +76,12 @@ class WeChatPayProvider:
     sandbox = False
     name = "wechatpay"
     files_customs_payment = True  # WeChat Pay files the payment record (CEB411), not us
+    required_settings = (  # in production (config/checks.py)
+        "WECHATPAY_MCHID", "WECHATPAY_APPID", "WECHATPAY_CERT_SERIAL_NO",
+        "WECHATPAY_PRIVATE_KEY_PATH", "WECHATPAY_PUBLIC_KEY_ID", "WECHATPAY_PUBLIC_KEY_PATH",
+        ("WECHATPAY_APIV3_KEY", "WECHATPAY_APIV3_KEY_PATH"), "WECHATPAY_MERCHANT_CUSTOMS_NO",
+        "WECHATPAY_CUSTOMS",
+    )  # fmt: skip
 
     def __init__(self):
         self.public_key_pem = read_key("WECHATPAY_PUBLIC_KEY_PATH", "wechatpay-platform-public.pem")

@@ -11,6 +11,7 @@ the ext_user_info identity when need_check_info is T."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import secrets
 import threading
@@ -170,7 +171,7 @@ class AlipayStandIn:
             except PermissionError as refused:
                 return page("付款被拒 / Payment refused", f"<p>{refused}</p>", 403)
         if charge["trade_status"] != "WAIT_BUYER_PAY":
-            back = charge.get("return_url", "")
+            back = html.escape(charge.get("return_url", ""))
             link = f"<p><a href='{back}'>返回商户 / Back to the shop</a></p>" if back else ""
             return page("支付成功 / Paid", f"<p>¥{charge['total_amount']}</p>{link}")
         holder = (charge.get("ext_user_info") or {}).get("name", "")

@@ -11,6 +11,7 @@ WeChat), where the payer must be the identity the charge carried, as the wallet 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import re
 import secrets
@@ -87,7 +88,11 @@ class WeChatPayStandIn:
     def handle(self, method: str, path: str, headers, body: bytes):
         route = urlsplit(path).path
         if route.startswith("/pay/"):
-            return self.pay_page(method, route.removeprefix("/pay/").strip("/"), body)
+            no = route.removeprefix("/pay/").strip("/")
+            back = parse_qs(urlsplit(path).query).get("redirect_url")
+            if back and no in self.charges:
+                self.charges[no]["redirect_url"] = back[0]
+            return self.pay_page(method, no, body)
         if not self._authorized(method, path, headers, body):
             self.refused.append(f"{method} {route}: bad signature")
             return json_answer(401, b'{"code":"SIGN_ERROR","message":"signature is wrong"}')
@@ -201,7 +206,9 @@ class WeChatPayStandIn:
             except PermissionError as refused:
                 return page("付款被拒 / Payment refused", f"<p>{refused}</p>", 403)
         if charge["trade_state"] != "NOTPAY":
-            return page("支付成功 / Paid", f"<p>¥{amount}</p>")
+            back = html.escape(charge.get("redirect_url", ""))
+            link = f"<p><a href='{back}'>返回商户 / Back to the shop</a></p>" if back else ""
+            return page("支付成功 / Paid", f"<p>¥{amount}</p>{link}")
         identity = (charge.get("payer") or {}).get("identity") or {}
         return page(
             "微信支付 / WeChat Pay", pay_form(f"/pay/{no}", amount, identity.get("name", ""))
