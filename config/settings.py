@@ -616,6 +616,12 @@ ALIPAY_CUSTOMS_PLACE = env.str("ALIPAY_CUSTOMS_PLACE", default="ZHENGZHOU")  # A
 # refuse any replay still inside the window; the prune tasks run this often (seconds).
 NONCE_PRUNE_SECONDS = env.float("NONCE_PRUNE_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULE |= {
+    # A real payment company (WeChat Pay, Alipay) not yet asked to file a paid payment with
+    # customs is asked again (a no-op with the sandbox).
+    "marketplace-payment-customs-declare-sweep": {
+        "task": "marketplace.tasks.payment_customs_declare_sweep",
+        "schedule": PAYMENT_NOTIFY_SWEEP_SECONDS,
+    },
     "marketplace-notification-nonces-prune": {
         "task": "marketplace.tasks.notification_nonces_prune",
         "schedule": NONCE_PRUNE_SECONDS,

@@ -38,7 +38,7 @@ from django.conf import settings
 
 from config.callbacks import CallbackRefused
 from marketplace.payment_keys import read_key
-from marketplace.payment_wechat import ProviderError
+from marketplace.payment_provider import ProviderError
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ class AlipayProvider:
             raise ProviderError(f"Alipay {what}: the answer's signature is wrong") from None
         except AliPayException as exc:
             raise ProviderError(f"Alipay {what}: code {exc.code}") from None
+        except OSError as exc:  # urllib: unreachable, timed out, HTTP error
+            raise ProviderError(f"Alipay {what}: unreachable ({type(exc).__name__})") from None
         if data.get("code") != OK:
             raise ProviderError(
                 f"Alipay {what}: {data.get('code')} {data.get('sub_code', '')} "

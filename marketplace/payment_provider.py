@@ -28,6 +28,11 @@ from config.callbacks import signed_headers
 logger = logging.getLogger(__name__)
 
 
+class ProviderError(Exception):
+    """A real provider answered with an error or a bad signature (its code and message, never a
+    resident ID)."""
+
+
 class PaymentProvider(Protocol):
     """`files_customs_payment = True` on an adapter whose payment company files the payment
     record (CEB411) with customs itself (WeChat Pay, Alipay): it then has `customs_declare`,
@@ -82,6 +87,7 @@ class SandboxProvider(HmacNotifications):
     production unless ALLOW_SANDBOXES_IN_PRODUCTION)."""
 
     sandbox = True  # moves no real money: refused in production (marketplace.apps)
+    name = "sandbox"
 
     def create_charge(
         self, *, token, order_no, amount, subject, holder_name, holder_id_number, notify_url,

@@ -37,6 +37,7 @@ import time
 from collections.abc import Mapping
 from decimal import Decimal
 
+import requests
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.conf import settings
@@ -46,14 +47,11 @@ from wechatpayv3.type import RequestType
 
 from config.callbacks import CallbackRefused
 from marketplace.payment_keys import read_key
+from marketplace.payment_provider import ProviderError
 
 logger = logging.getLogger(__name__)
 
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
-
-
-class ProviderError(Exception):
-    """The provider answered with an error (its code and message, never a resident ID)."""
 
 
 def fen(amount: Decimal) -> int:
@@ -112,6 +110,17 @@ class WeChatPayProvider:
         return self._clients[key]
 
     @staticmethod
+    def _send(fn, *args, **kwargs):
+        """One SDK call; unreachable, or an answer whose signature fails (the SDK raises a
+        bare Exception for it), is a ProviderError."""
+        try:
+            return fn(*args, **kwargs)
+        except requests.RequestException as exc:
+            raise ProviderError(f"WeChat Pay unreachable: {type(exc).__name__}") from None
+        except Exception as exc:
+            raise ProviderError(f"WeChat Pay: {exc}"[:200]) from None
+
+    @staticmethod
     def _answer(code: int, message, what: str) -> dict:
         try:
             data = json.loads(message) if message else {}
@@ -136,7 +145,8 @@ class WeChatPayProvider:
                 "payer_client_ip": client_ip or "127.0.0.1",
                 "h5_info": {"type": "Wap"},
             }
-        code, message = self.client(pay_type).pay(
+        code, message = self._send(
+            self.client(pay_type).pay,
             description=subject[:127],
             out_trade_no=token,
             amount={"total": fen(amount), "currency": "CNY"},
@@ -157,7 +167,7 @@ class WeChatPayProvider:
         return url
 
     def query(self, *, token: str) -> dict:
-        code, message = self.client().query(out_trade_no=token)
+        code, message = self._send(self.client().query, out_trade_no=token)
         data = self._answer(code, message, "query")
         total = (data.get("amount") or {}).get("total")
         return {
@@ -171,7 +181,8 @@ class WeChatPayProvider:
 
     def refund(self, *, token: str, amount: Decimal, total: Decimal | None = None,
                refund_no: str = "") -> dict:  # fmt: skip
-        code, message = self.client().refund(
+        code, message = self._send(
+            self.client().refund,
             out_refund_no=refund_no or f"R{token}"[:64],
             amount={
                 "refund": fen(amount),
@@ -263,7 +274,8 @@ class WeChatPayProvider:
             "sub_order_no": order_no,
         }
         total = fen(amount)
-        code, message = wxpay._core.request(
+        code, message = self._send(
+            wxpay._core.request,
             "/v3/global/customs/orders",
             method=RequestType.POST,
             data={
@@ -275,7 +287,8 @@ class WeChatPayProvider:
             },
         )
         declared = self._answer(code, message, "customs declaration")
-        code, message = wxpay._core.request(
+        code, message = self._send(
+            wxpay._core.request,
             "/v3/global/customs/verify-certificate",
             method=RequestType.POST,
             data={

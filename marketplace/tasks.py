@@ -134,3 +134,10 @@ def payment_customs_declare(payment_id: int) -> str:
     from marketplace.services.payments import payment_customs_declare as declare
 
     return str(declare(payment_id=payment_id).customs_answer.get("state", ""))
+
+
+@shared_task(name="marketplace.tasks.payment_customs_declare_sweep")
+def payment_customs_declare_sweep() -> int:
+    from marketplace.services.payments import payment_customs_declare_sweep as sweep
+
+    return sweep()

@@ -36,6 +36,7 @@ class Payment(models.Model):
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     # With a real provider (WeChat Pay, Alipay) the payment company files the payment record
     # with customs: its answer to our declaration request, as recorded (no resident ID).
+    provider = models.CharField(_("provider"), max_length=32, blank=True, default="")
     customs_answer = models.JSONField(
         _("payment company's customs answer"), default=dict, blank=True
     )

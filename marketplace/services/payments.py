@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
@@ -29,7 +30,12 @@ from config.errors import DomainError
 from customs import services as customs_services
 from customs.filings import PaymentFiling
 from marketplace import payment_provider
-from marketplace.errors import NotificationRejected, PayerNotBuyer, PaymentNotPossible
+from marketplace.errors import (
+    NotificationRejected,
+    PayerNotBuyer,
+    PaymentNotPossible,
+    PaymentProviderUnavailable,
+)
 from marketplace.models import NotificationNonce, Order, OrderLine, Payment, Refund
 from marketplace.services.orders import S, order_transition
 from marketplace.services.quota import shopper_quota_check, shopper_quota_lock
@@ -63,19 +69,30 @@ def payment_start(
         return pending
     token = secrets.token_hex(16)  # the provider's out_trade_no: 32 characters [0-9a-f]
     # The provider call happens outside any lock on the order.
-    pay_url = payment_provider.provider().create_charge(
+    adapter = payment_provider.provider()
+    try:
+        pay_url = adapter.create_charge(
+            token=token,
+            order_no=order.number,
+            amount=order.total,
+            subject=_("Bondport order %(number)s") % {"number": order.number},
+            holder_name=order.shopper.real_name,
+            holder_id_number=order.shopper.resident_id,
+            notify_url=settings.PAYMENT_NOTIFY_URL,
+            return_url=f"{settings.SITE_URL}/orders/{order.number}/",
+            channel=channel,
+            client_ip=client_ip,
+        )
+    except payment_provider.ProviderError as exc:
+        logger.warning("charge for %s refused by the provider: %s", order.number, exc)
+        raise PaymentProviderUnavailable() from None
+    return Payment.objects.create(
+        order=order,
         token=token,
-        order_no=order.number,
         amount=order.total,
-        subject=_("Bondport order %(number)s") % {"number": order.number},
-        holder_name=order.shopper.real_name,
-        holder_id_number=order.shopper.resident_id,
-        notify_url=settings.PAYMENT_NOTIFY_URL,
-        return_url=f"{settings.SITE_URL}/orders/{order.number}/",
-        channel=channel,
-        client_ip=client_ip,
+        pay_url=pay_url,
+        provider=getattr(adapter, "name", "sandbox"),
     )
-    return Payment.objects.create(order=order, token=token, amount=order.total, pay_url=pay_url)
 
 
 def payer_identity_check(*, order) -> None:
@@ -328,10 +345,16 @@ def payment_customs_declare(*, payment_id: int) -> Payment:
     and sends no CEB411 of its own. An answer that refuses (the payer is not the buyer, the
     declaration failed) flags the order for staff. Idempotent: an answered payment is left."""
     payment = Payment.objects.select_related("order", "order__shopper").get(pk=payment_id)
-    if payment.customs_declared_at is not None or payment.state != Payment.State.SUCCEEDED:
+    adapter = payment_provider.provider()
+    if (
+        payment.customs_declared_at is not None
+        or payment.state != Payment.State.SUCCEEDED
+        or payment.provider != getattr(adapter, "name", "")
+        or not getattr(adapter, "files_customs_payment", False)
+    ):
         return payment
     order, shopper = payment.order, payment.order.shopper
-    answer = payment_provider.provider().customs_declare(
+    answer = adapter.customs_declare(
         token=payment.token,
         transaction_id=payment.transaction_id,
         order_no=order.number,
@@ -375,3 +398,28 @@ def payment_customs_declare(*, payment_id: int) -> Payment:
             ),
         )
     return payment
+
+
+def payment_customs_declare_sweep(*, older_than_seconds: float = 30.0) -> int:
+    """Ask again for every paid payment of the configured real provider not yet declared (the
+    task lost with the broker, or the provider was down); a no-op with the sandbox."""
+    adapter = payment_provider.provider_class()
+    if not getattr(adapter, "files_customs_payment", False):
+        return 0
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = Payment.objects.filter(
+        state=Payment.State.SUCCEEDED,
+        provider=getattr(adapter, "name", ""),
+        customs_declared_at__isnull=True,
+        paid_at__lt=cutoff,
+    ).values_list("pk", flat=True)[:100]
+    done = 0
+    for payment_id in ids:
+        try:
+            payment_customs_declare(payment_id=payment_id)
+            done += 1
+        except payment_provider.ProviderError as exc:
+            logger.warning("customs declaration of payment %s failed: %s", payment_id, exc)
+        except (requests.RequestException, OSError):
+            logger.warning("customs declaration of payment %s: provider unreachable", payment_id)
+    return done
