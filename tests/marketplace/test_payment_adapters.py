@@ -386,3 +386,63 @@ def test_a_shopper_pays_on_the_providers_page_and_its_notification_reaches_us(
     order.refresh_from_db()
     assert order.state == "paid"
     assert Payment.objects.get(pk=payment.pk).amount_paid == Decimal("109.10")
+
+
+def test_an_identity_check_that_fails_at_the_payment_company_flags_the_order(world, wechat, client):
+    [order] = place(world, (world.paste, 1))
+    payment = payment_start(order=order)
+    assert post_wechat(client, *wechat.pay(payment.token)).status_code == 200
+    wechat.charges[payment.token]["paid_by"] = {"name": "李四", "number": "360426199101010071"}
+    payment_customs_declare(payment_id=payment.pk)
+    payment.refresh_from_db()
+    order.refresh_from_db()
+    assert payment.customs_answer["identity_check"] == "DIFFERENT"
+    assert order.flagged and "identity check DIFFERENT" in order.flag_reason
+    assert not Declaration.objects.filter(order_no=order.number, kind="payment").exists()
+
+
+def test_the_sweep_asks_the_payment_company_for_paid_payments_not_yet_declared(
+    world, alipay, client, settings
+):
+    from marketplace.services.payments import payment_customs_declare_sweep
+
+    [order] = place(world, (world.paste, 1))
+    payment = payment_start(order=order, channel="counter")
+    assert post_alipay(client, alipay.pay(payment.token)).status_code == 200
+    assert payment_customs_declare_sweep(older_than_seconds=0) == 1
+    assert [d["out_request_no"] for d in alipay.customs] == [order.number]
+    assert payment_customs_declare_sweep(older_than_seconds=0) == 0  # answered: not again
+    settings.PAYMENT_PROVIDER = "marketplace.payment_provider.SandboxProvider"
+    assert payment_customs_declare_sweep(older_than_seconds=0) == 0
+
+
+def test_the_sandbox_still_files_the_payment_record_itself(world, client):
+    from tests.marketplace.support import pay
+
+    [order] = place(world, (world.paste, 1))
+    _charge, response = pay(client, order)
+    assert response.status_code == 200
+    decl = Declaration.objects.get(order_no=order.number, kind="payment")
+    assert decl.state == "pending" and "filed_by" not in decl.payload
+    assert Payment.objects.get(order=order).provider == "sandbox"
+
+
+def test_with_wechat_pay_the_inventory_goes_out_without_a_ceb411_of_ours(
+    world, wechat, client, sandbox
+):
+    """Against the real customs sandbox: order and waybill accepted, paid through WeChat Pay,
+    the payment company's declaration recorded as the payment's; the inventory list is filed
+    and we never send a payment message."""
+    from customs import services as customs_services
+    from tests.marketplace.test_order_life import file_now
+
+    [order] = place(world, (world.paste, 1))
+    file_now()
+    payment = payment_start(order=order)
+    assert post_wechat(client, *wechat.pay(payment.token)).status_code == 200
+    payment_customs_declare(payment_id=payment.pk)
+    customs_services.declarations_file()
+    decl = Declaration.objects.get(order_no=order.number, kind="payment")
+    assert decl.state == "accepted" and decl.message_id is None and decl.attempts == 0
+    inventory = Declaration.objects.get(order_no=order.number, kind="inventory")
+    assert inventory.state != "pending" and inventory.sent_at is not None
