@@ -3,7 +3,10 @@ refund, and verify the provider's notifications (its signature scheme is the ada
 business, like its API). `settings.PAYMENT_PROVIDER` names the adapter; the demo's is the
 sandbox below, which keeps its own records and answers like a third party (signed asynchronous
 notifications over HTTP, sent by a Celery task). The sandbox is refused in production unless
-ALLOW_SANDBOXES_IN_PRODUCTION allows it (config/settings.py)."""
+ALLOW_SANDBOXES_IN_PRODUCTION allows it (config/settings.py). The real adapters are
+marketplace.payment_wechat (WeChat Pay APIv3, `wechatpayv3`) and marketplace.payment_alipay
+(Alipay OpenAPI, `python-alipay-sdk`), selected by PAYMENT_PROVIDER=wechatpay|alipay; their
+local stand-ins live in marketplace/standins/."""
 
 from __future__ import annotations
 
