@@ -4,6 +4,8 @@ by class (a subclass of a sandbox the settings could not recognise by name)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -45,3 +47,33 @@ def sandboxes_in_production(app_configs=None, **kwargs) -> list[checks.CheckMess
             id="bondport.W001",
         )
     ]
+
+
+@checks.register(checks.Tags.security)
+def payment_provider_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """A production node with a real payment adapter (WeChat Pay, Alipay) needs its merchant
+    ids and keys: each setting the adapter lists in `required_settings` (a tuple: any one of
+    them) set, and every *_PATH naming a readable file. Development falls back to the
+    stand-ins' generated keys."""
+    if settings.SANDBOXES_ENABLED:
+        return []
+    adapter = import_string(settings.PAYMENT_PROVIDER)
+    found = []
+    for required in getattr(adapter, "required_settings", ()):
+        names = required if isinstance(required, tuple) else (required,)
+        values = {name: getattr(settings, name, "") for name in names}
+        if not any(values.values()):
+            found.append(
+                checks.Error(
+                    f"{' or '.join(names)} must be set in production for PAYMENT_PROVIDER="
+                    f"{settings.PAYMENT_PROVIDER}.",
+                    id="bondport.E010",
+                )
+            )
+            continue
+        for name, value in values.items():
+            if value and name.endswith("_PATH") and not Path(value).is_file():
+                found.append(
+                    checks.Error(f"{name} names no readable file ({value}).", id="bondport.E011")
+                )
+    return found

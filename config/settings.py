@@ -90,9 +90,11 @@ SANDBOX_ADAPTERS = frozenset(
 )
 
 
-def _adapter(name: str, default: str) -> str:
-    """A provider adapter's dotted path; production refuses a sandbox one unless allowed."""
+def _adapter(name: str, default: str, short_names: dict | None = None) -> str:
+    """A provider adapter's dotted path (or its short name); production refuses a sandbox one
+    unless allowed."""
     path = env.str(name, default=default)
+    path = (short_names or {}).get(path, path)
     if path in SANDBOX_ADAPTERS and not SANDBOXES_ENABLED:
         raise ImproperlyConfigured(
             f"{name} is the sandbox ({path}): nothing real happens behind it. Set {name} to "
@@ -596,7 +598,15 @@ CELERY_BEAT_SCHEDULE |= {
 # /sandbox/pay/<token>/ and notifies us asynchronously (Celery) over HTTP.
 # The adapter also verifies the provider's notifications (verify_notification). Production
 # refuses the sandbox unless ALLOW_SANDBOXES_IN_PRODUCTION says otherwise.
-PAYMENT_PROVIDER = _adapter("PAYMENT_PROVIDER", "marketplace.payment_provider.SandboxProvider")
+# Short names: sandbox, wechatpay, alipay (or a dotted path to an adapter of your own).
+PAYMENT_PROVIDER_NAMES = {
+    "sandbox": "marketplace.payment_provider.SandboxProvider",
+    "wechatpay": "marketplace.payment_wechat.WeChatPayProvider",
+    "alipay": "marketplace.payment_alipay.AlipayProvider",
+}
+PAYMENT_PROVIDER = _adapter(
+    "PAYMENT_PROVIDER", "marketplace.payment_provider.SandboxProvider", PAYMENT_PROVIDER_NAMES
+)
 PAYMENT_SANDBOX_URL = env.str("PAYMENT_SANDBOX_URL", default=f"{SITE_URL}/sandbox/pay")
 # Our endpoint the provider posts signed notifications to.
 PAYMENT_NOTIFY_URL = env.str("PAYMENT_NOTIFY_URL", default=f"{SITE_URL}/payments/notify/")
@@ -607,6 +617,63 @@ PAYMENT_NOTIFY_MAX_AGE_SECONDS = env.int("PAYMENT_NOTIFY_MAX_AGE_SECONDS", defau
 # The sandbox provider re-sends notifications still unacknowledged after this many seconds
 # (as a real provider does), checked as often: a notification lost with the broker is re-sent.
 PAYMENT_NOTIFY_SWEEP_SECONDS = env.float("PAYMENT_NOTIFY_SWEEP_SECONDS", default=60.0)
+# The stand-ins (make run with a real adapter): their port, the dev key folder, and
+# PAYMENT_STANDIN=1 to point the adapters' base URLs at the stand-in by default (development).
+PAYMENT_STANDIN_PORT = env.int("PAYMENT_STANDIN_PORT", default=8014)
+PAYMENT_STANDIN_KEY_DIR = env.str(
+    "PAYMENT_STANDIN_KEY_DIR", default=str(BASE_DIR / "var" / "payment-standin")
+)
+PAYMENT_STANDIN = SANDBOXES_ENABLED and env.bool("PAYMENT_STANDIN", default=False)
+_STANDIN_URL = f"http://127.0.0.1:{PAYMENT_STANDIN_PORT}"
+# Development defaults (the stand-ins accept them); production names its own (config/checks.py).
+_DEV_PAYMENT_IDS = (
+    {
+        "WECHATPAY_MCHID": "1900000109",
+        "WECHATPAY_APPID": "wxd678efh567hg6787",
+        "WECHATPAY_CERT_SERIAL_NO": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+        "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_0000000000000000000000000000",
+        "ALIPAY_APP_ID": "2021000000000000",
+    }
+    if SANDBOXES_ENABLED
+    else {}
+)
+# --- WeChat Pay (PAYMENT_PROVIDER=wechatpay; marketplace/payment_wechat.py) ---------------
+# Key paths empty on a development node: the stand-in's generated keys (var/payment-standin/).
+WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default=_DEV_PAYMENT_IDS.get("WECHATPAY_MCHID", ""))
+WECHATPAY_APPID = env.str("WECHATPAY_APPID", default=_DEV_PAYMENT_IDS.get("WECHATPAY_APPID", ""))
+WECHATPAY_CERT_SERIAL_NO = env.str(
+    "WECHATPAY_CERT_SERIAL_NO", default=_DEV_PAYMENT_IDS.get("WECHATPAY_CERT_SERIAL_NO", "")
+)
+WECHATPAY_PRIVATE_KEY_PATH = env.str("WECHATPAY_PRIVATE_KEY_PATH", default="")  # merchant API key
+WECHATPAY_PUBLIC_KEY_ID = env.str(
+    "WECHATPAY_PUBLIC_KEY_ID", default=_DEV_PAYMENT_IDS.get("WECHATPAY_PUBLIC_KEY_ID", "")
+)
+WECHATPAY_PUBLIC_KEY_PATH = env.str("WECHATPAY_PUBLIC_KEY_PATH", default="")  # platform public key
+WECHATPAY_APIV3_KEY = env.str("WECHATPAY_APIV3_KEY", default="")  # 32 characters
+WECHATPAY_APIV3_KEY_PATH = env.str("WECHATPAY_APIV3_KEY_PATH", default="")  # or in a file
+WECHATPAY_BASE_URL = env.str(
+    "WECHATPAY_BASE_URL",
+    default=_STANDIN_URL if PAYMENT_STANDIN else "https://api.mch.weixin.qq.com",
+)
+WECHATPAY_CUSTOMS_BASE_URL = env.str(
+    "WECHATPAY_CUSTOMS_BASE_URL",
+    default=_STANDIN_URL if PAYMENT_STANDIN else "https://apihk.mch.weixin.qq.com",
+)
+WECHATPAY_CUSTOMS = env.str("WECHATPAY_CUSTOMS", default="ZHENGZHOU_BS")  # WeChat's customs code
+WECHATPAY_MERCHANT_CUSTOMS_NO = env.str("WECHATPAY_MERCHANT_CUSTOMS_NO", default=PLATFORM_EBP_CODE)
+# --- Alipay (PAYMENT_PROVIDER=alipay; marketplace/payment_alipay.py) -------------------------
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default=_DEV_PAYMENT_IDS.get("ALIPAY_APP_ID", ""))
+ALIPAY_APP_PRIVATE_KEY_PATH = env.str("ALIPAY_APP_PRIVATE_KEY_PATH", default="")
+ALIPAY_PUBLIC_KEY_PATH = env.str("ALIPAY_PUBLIC_KEY_PATH", default="")  # Alipay's public key
+ALIPAY_GATEWAY_URL = env.str(
+    "ALIPAY_GATEWAY_URL",
+    default=f"{_STANDIN_URL}/gateway.do"
+    if PAYMENT_STANDIN
+    else "https://openapi.alipay.com/gateway.do",
+)
+ALIPAY_MERCHANT_CUSTOMS_CODE = env.str("ALIPAY_MERCHANT_CUSTOMS_CODE", default=PLATFORM_EBP_CODE)
+ALIPAY_MERCHANT_CUSTOMS_NAME = env.str("ALIPAY_MERCHANT_CUSTOMS_NAME", default="Bondport")
+ALIPAY_CUSTOMS_PLACE = env.str("ALIPAY_CUSTOMS_PLACE", default="ZHENGZHOU")  # Alipay's code
 # Accepted nonces (notifications, courier callbacks) are kept twice the max age, enough to
 # refuse any replay still inside the window; the prune tasks run this often (seconds).
 NONCE_PRUNE_SECONDS = env.float("NONCE_PRUNE_SECONDS", default=3600.0)
@@ -616,6 +683,12 @@ CELERY_BEAT_SCHEDULE |= {
     "marketplace-placement-keys-prune": {
         "task": "marketplace.tasks.placement_keys_prune",
         "schedule": 3600.0,
+    },
+    # A real payment company (WeChat Pay, Alipay) not yet asked to file a paid payment with
+    # customs is asked again (a no-op with the sandbox).
+    "marketplace-payment-customs-declare-sweep": {
+        "task": "marketplace.tasks.payment_customs_declare_sweep",
+        "schedule": PAYMENT_NOTIFY_SWEEP_SECONDS,
     },
     "marketplace-notification-nonces-prune": {
         "task": "marketplace.tasks.notification_nonces_prune",

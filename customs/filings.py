@@ -120,10 +120,18 @@ class PaymentFiling:
     amount_paid: Decimal
     paid_at: datetime
     currency: str = CNY
+    # Set when the payment company filed the payment record (CEB411) itself, as WeChat Pay and
+    # Alipay do: its name and answer. Customs then records the payment as accepted and never
+    # sends a CEB411 of its own for it.
+    filed_by: str = ""
+    filed_answer: str = ""
 
     def as_payload(self) -> dict:
         data = _plain(asdict(self))
         data.pop("payer_id_number")
+        for key in ("filed_by", "filed_answer"):  # absent unless set: old fingerprints hold
+            if not data[key]:
+                data.pop(key)
         return data
 
 

@@ -273,3 +273,17 @@ def return_intake(number: str) -> ReturnIntake | None:
         return None
     found = ReturnIntake.objects.filter(return_no=number).first()
     return found or ReturnIntake.objects.filter(order_no=number).order_by("-id").first()
+
+
+def order_buyer(*, order_no: str) -> dict | None:
+    """The buyer the order was declared with (CEB311): name and the resident ID's keyed hash
+    (never the ID); None before it is declared."""
+    decl = (
+        Declaration.objects.filter(kind="order", authority="customs", order_no=order_no)
+        .only("payload", "id_hash")
+        .order_by("id")
+        .first()
+    )
+    if decl is None:
+        return None
+    return {"buyer_name": decl.payload.get("buyer_name", ""), "id_hash": decl.id_hash}

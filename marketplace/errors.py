@@ -250,6 +250,26 @@ class PaymentNotPossible(MarketplaceError):
         )
 
 
+class PayerNotBuyer(MarketplaceError):
+    """Customs' rule: the payer must be the buyer (real name and resident ID). Refused before
+    any charge is created."""
+
+    code = "payer_not_buyer"
+    http_status = 409
+
+
+class PaymentProviderUnavailable(MarketplaceError):
+    code = "payment_provider_unavailable"
+    http_status = 503
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            _("The payment provider did not answer as expected. Nothing was charged; please try "
+              "again in a minute."),
+            **kwargs,
+        )  # fmt: skip
+
+
 class NotificationRejected(MarketplaceError):
     """A payment notification that is stale, replayed or badly signed (never shown to shoppers)."""
 

@@ -3,7 +3,10 @@ refund, and verify the provider's notifications (its signature scheme is the ada
 business, like its API). `settings.PAYMENT_PROVIDER` names the adapter; the demo's is the
 sandbox below, which keeps its own records and answers like a third party (signed asynchronous
 notifications over HTTP, sent by a Celery task). The sandbox is refused in production unless
-ALLOW_SANDBOXES_IN_PRODUCTION allows it (config/settings.py)."""
+ALLOW_SANDBOXES_IN_PRODUCTION allows it (config/settings.py). The real adapters are
+marketplace.payment_wechat (WeChat Pay APIv3, `wechatpayv3`) and marketplace.payment_alipay
+(Alipay OpenAPI, `python-alipay-sdk`), selected by PAYMENT_PROVIDER=wechatpay|alipay; their
+local stand-ins live in marketplace/standins/."""
 
 from __future__ import annotations
 
@@ -28,21 +31,38 @@ from config.callbacks import signed_headers
 logger = logging.getLogger(__name__)
 
 
+class ProviderError(Exception):
+    """A real provider answered with an error or a bad signature (its code and message, never a
+    resident ID)."""
+
+
 class PaymentProvider(Protocol):
+    """`files_customs_payment = True` on an adapter whose payment company files the payment
+    record (CEB411) with customs itself (WeChat Pay, Alipay): it then has `customs_declare`,
+    and customs files no CEB411 of its own for its payments (services.payments)."""
+
     def create_charge(
         self, *, token: str, order_no: str, amount: Decimal, subject: str, holder_name: str,
-        holder_id_number: str, notify_url: str, return_url: str,
+        holder_id_number: str, notify_url: str, return_url: str, channel: str = "web",
+        client_ip: str = "",
     ) -> str: ...  # fmt: skip
 
-    def refund(self, *, token: str, amount: Decimal) -> None: ...
+    def refund(self, *, token: str, amount: Decimal, total: Decimal | None = None,
+               refund_no: str = "") -> object: ...  # fmt: skip
 
-    def verify_notification(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+    def verify_notification(self, *, body: bytes, headers: Mapping[str, str]) -> dict | None:
         """Raise config.callbacks.CallbackRefused(reason) unless the provider sent this
-        notification (signed, recent, not seen before)."""
+        notification (signed, recent, not seen before). May return the payment it carries
+        (token, order_no, transaction_id, amount, paid_at, payer_* or
+        payer_checked_by_provider; {"ignored": True} for other news); None: the body is ours."""
+
+
+def provider_class():
+    return import_string(settings.PAYMENT_PROVIDER)
 
 
 def provider() -> PaymentProvider:
-    return import_string(settings.PAYMENT_PROVIDER)()
+    return provider_class()()
 
 
 class HmacNotifications:
@@ -70,10 +90,11 @@ class SandboxProvider(HmacNotifications):
     production unless ALLOW_SANDBOXES_IN_PRODUCTION)."""
 
     sandbox = True  # moves no real money: refused in production (marketplace.apps)
+    name = "sandbox"
 
     def create_charge(
         self, *, token, order_no, amount, subject, holder_name, holder_id_number, notify_url,
-        return_url,
+        return_url, channel="web", client_ip="",
     ) -> str:  # fmt: skip
         from marketplace.models import SandboxCharge
 
@@ -84,7 +105,7 @@ class SandboxProvider(HmacNotifications):
         )  # fmt: skip
         return f"{settings.PAYMENT_SANDBOX_URL.rstrip('/')}/{token}/"
 
-    def refund(self, *, token: str, amount: Decimal) -> None:
+    def refund(self, *, token: str, amount: Decimal, total=None, refund_no: str = "") -> None:
         from marketplace.models import SandboxCharge
 
         with transaction.atomic():

@@ -134,3 +134,18 @@ def placement_keys_prune() -> int:
     from marketplace.services.idempotency import placement_keys_prune as prune
 
     return prune()
+
+
+@shared_task(name="marketplace.tasks.payment_customs_declare", acks_late=True)
+def payment_customs_declare(payment_id: int) -> str:
+    """Ask the payment company to file the payment record with customs (WeChat Pay, Alipay)."""
+    from marketplace.services.payments import payment_customs_declare as declare
+
+    return str(declare(payment_id=payment_id).customs_answer.get("state", ""))
+
+
+@shared_task(name="marketplace.tasks.payment_customs_declare_sweep")
+def payment_customs_declare_sweep() -> int:
+    from marketplace.services.payments import payment_customs_declare_sweep as sweep
+
+    return sweep()

@@ -327,11 +327,22 @@ def declaration_create_payment(*, payment: PaymentFiling, summary: bool = True):
             clearance.save(update_fields=["paid_at"])
             if problems:
                 _block(decl, problems, clearance)
+            elif payment.filed_by:
+                _filed_by_payment_company(decl, payment)
             else:
                 nudge_filing()
     if error is not None:
         raise error
     return summary_of(payment.order_no) if summary else None
+
+
+def _filed_by_payment_company(decl: Declaration, payment: PaymentFiling) -> None:
+    """The payment company filed the payment record itself: accepted on its word (never sent
+    by us), and the inventory list goes out if order and waybill are accepted already."""
+    declaration_transition(
+        declaration=decl, to=S.ACCEPTED, info=f"filed by {payment.filed_by}: {payment.filed_answer}"
+    )
+    inventory_declare(order_no=decl.order_no)
 
 
 def _block(decl: Declaration, problems: list[str], clearance: OrderClearance) -> None:

@@ -26,7 +26,7 @@ class Payment(models.Model):
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.PENDING
     )
-    pay_url = models.URLField(_("pay page"), max_length=300)
+    pay_url = models.URLField(_("pay page"), max_length=2000)  # a signed Alipay wap URL is long
     transaction_id = models.CharField(_("provider transaction"), max_length=64, blank=True)
     amount_paid = models.DecimalField(
         _("amount paid"), max_digits=12, decimal_places=2, null=True, blank=True
@@ -34,6 +34,15 @@ class Payment(models.Model):
     problem = models.CharField(_("problem"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # With a real provider (WeChat Pay, Alipay) the payment company files the payment record
+    # with customs: its answer to our declaration request, as recorded (no resident ID).
+    provider = models.CharField(_("provider"), max_length=32, blank=True, default="")
+    customs_answer = models.JSONField(
+        _("payment company's customs answer"), default=dict, blank=True
+    )
+    customs_declared_at = models.DateTimeField(
+        _("declared by the payment company at"), null=True, blank=True
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,10 +9,11 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Subquery, Sum
@@ -24,22 +25,37 @@ from bonded import services as bonded_services
 from bonded.errors import ReservationExpired, ReservationNotFound
 from config import callbacks
 from config.callbacks import sign  # noqa: F401 - tests sign with it
+from config.crypto import keyed_hash
 from config.errors import DomainError
 from customs import services as customs_services
 from customs.filings import PaymentFiling
 from marketplace import payment_provider
-from marketplace.errors import NotificationRejected, PaymentNotPossible
+from marketplace.errors import (
+    NotificationRejected,
+    PayerNotBuyer,
+    PaymentNotPossible,
+    PaymentProviderUnavailable,
+)
 from marketplace.models import NotificationNonce, Order, OrderLine, Payment, Refund
 from marketplace.services.orders import S, order_transition
 from marketplace.services.quota import shopper_quota_check, shopper_quota_lock
-from marketplace.services.shoppers import shopper_identity_matches
+from marketplace.services.shoppers import clean_resident_id, shopper_identity_matches
 from marketplace.services.tax import to_fen
 
 logger = logging.getLogger(__name__)
 
 
-def payment_start(*, order, reread: bool = True) -> Payment:
+def payment_start(
+    *, order, reread: bool = True, channel: str = "web", client_ip: str = ""
+) -> Payment:
     """A charge at the provider for what the order costs now; reused while still pending.
+
+    The payer must be the buyer (customs' rule): the charge carries the buyer's real name and
+    resident ID, so the provider's wallet refuses anyone else (WeChat Pay payer.identity,
+    Alipay ext_user_info with need_check_info), and before any charge we refuse an order whose
+    buyer identity is incomplete or differs from the one declared with customs at checkout
+    (payer_identity_check). `channel` is "web" (the provider's mobile page) or "counter" (a QR
+    code for the kiosk).
 
     The order is read again unless `reread=False`: the caller read it (with its shopper) in
     this request."""
@@ -48,21 +64,62 @@ def payment_start(*, order, reread: bool = True) -> Payment:
     if order.state != S.PLACED:
         raise PaymentNotPossible(number=order.number, state=order.get_state_display())
     pending = order.payments.filter(state=Payment.State.PENDING, amount=order.total).first()
-    if pending is not None:
+    if pending is not None:  # its charge already names the buyer: the wallet checks the payer
         return pending
-    token = secrets.token_urlsafe(24)
+    payer_identity_check(order=order)
+    token = secrets.token_hex(16)  # the provider's out_trade_no: 32 characters [0-9a-f]
     # The provider call happens outside any lock on the order.
-    pay_url = payment_provider.provider().create_charge(
+    adapter = payment_provider.provider()
+    try:
+        pay_url = adapter.create_charge(
+            token=token,
+            order_no=order.number,
+            amount=order.total,
+            subject=_("Bondport order %(number)s") % {"number": order.number},
+            holder_name=order.shopper.real_name,
+            holder_id_number=order.shopper.resident_id,
+            notify_url=settings.PAYMENT_NOTIFY_URL,
+            return_url=f"{settings.SITE_URL}/orders/{order.number}/",
+            channel=channel,
+            client_ip=client_ip,
+        )
+    except payment_provider.ProviderError as exc:
+        logger.warning("charge for %s refused by the provider: %s", order.number, exc)
+        raise PaymentProviderUnavailable() from None
+    return Payment.objects.create(
+        order=order,
         token=token,
-        order_no=order.number,
         amount=order.total,
-        subject=_("Bondport order %(number)s") % {"number": order.number},
-        holder_name=order.shopper.real_name,
-        holder_id_number=order.shopper.resident_id,
-        notify_url=settings.PAYMENT_NOTIFY_URL,
-        return_url=f"{settings.SITE_URL}/orders/{order.number}/",
+        pay_url=pay_url,
+        provider=getattr(adapter, "name", "sandbox"),
     )
-    return Payment.objects.create(order=order, token=token, amount=order.total, pay_url=pay_url)
+
+
+def payer_identity_check(*, order) -> None:
+    """Refuse a payment before it starts unless the buyer's identity is whole and is the one
+    the order was declared to customs with: real name and a valid resident ID whose keyed hash
+    is the shopper's, and the same name and ID on the order declaration (CEB311)."""
+    from customs import selectors as customs_selectors
+
+    shopper = order.shopper
+    name = (shopper.real_name or "").strip()
+    try:
+        id_number = clean_resident_id(shopper.resident_id or "")
+    except DomainError:
+        id_number = ""
+    if not name or not id_number or keyed_hash(id_number) != shopper.resident_id_hash:
+        raise PayerNotBuyer(
+            _("Your real name and resident ID are incomplete. Customs requires the buyer to pay "
+              "with their own verified identity: complete your profile, then pay.")
+        )  # fmt: skip
+    declared = customs_selectors.order_buyer(order_no=order.number)
+    if declared is not None and (
+        declared["buyer_name"] != name or declared["id_hash"] != shopper.resident_id_hash
+    ):
+        raise PayerNotBuyer(
+            _("This order was declared to customs for another buyer. Only the buyer named on "
+              "the order, with their own resident ID, may pay it.")
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -74,17 +131,25 @@ class Notification:
     payer_name: str
     payer_id_number: str
     paid_at: object
+    # The provider refused any payer but the buyer (the charge named them): no payer identity
+    # comes back, the buyer's is the payer's.
+    payer_checked_by_provider: bool = False
 
 
-def notification_verify(*, body: bytes, headers: Mapping[str, str]) -> Notification:
+def notification_verify(*, body: bytes, headers: Mapping[str, str]) -> Notification | None:
     """Refuse stale, replayed or badly signed notifications (logged, never the body). The
-    configured provider adapter checks them (PAYMENT_PROVIDER): its scheme, not ours."""
+    configured provider adapter checks them (PAYMENT_PROVIDER): its scheme, not ours. An
+    adapter may return the payment it read (a real provider's format); None for a verified
+    notification about something else (a refund's), answered but not applied."""
     try:
-        payment_provider.provider().verify_notification(body=body, headers=headers)
+        data = payment_provider.provider().verify_notification(body=body, headers=headers)
     except callbacks.CallbackRefused as refused:
         raise callbacks.CallbackRejected.because(refused.reason) from None
     try:
-        data = json.loads(body)
+        if data is None:
+            data = json.loads(body)
+        if data.get("ignored"):
+            return None
         return Notification(
             token=str(data["token"]),
             order_no=str(data["order_no"]),
@@ -93,6 +158,7 @@ def notification_verify(*, body: bytes, headers: Mapping[str, str]) -> Notificat
             payer_name=str(data.get("payer_name", "")),
             payer_id_number=str(data.get("payer_id_number", "")),
             paid_at=parse_datetime(str(data.get("paid_at", ""))) or timezone.now(),
+            payer_checked_by_provider=bool(data.get("payer_checked_by_provider")),
         )
     except (ValueError, KeyError, TypeError, InvalidOperation):
         logger.warning("payment notification refused: malformed body")
@@ -132,13 +198,15 @@ def payment_notified(*, notification: Notification) -> Payment:
             .filter(token=n.token)
             .first()
         )
-        if payment is None or payment.order.number != n.order_no:
+        if payment is None or (n.order_no and payment.order.number != n.order_no):
             logger.warning("payment notification for unknown charge (order %s)", n.order_no[:32])
             raise NotificationRejected(_("Unknown charge."), code="unknown_charge")
         if payment.state != Payment.State.PENDING:
             return payment
         order = payment.order
         shopper = order.shopper
+        if n.payer_checked_by_provider:  # the wallet let only the buyer named on the charge pay
+            n = replace(n, payer_name=shopper.real_name, payer_id_number=shopper.resident_id)
         payment.transaction_id = n.transaction_id[:64]
         payment.amount_paid = to_fen(n.amount)
         payment.paid_at = n.paid_at
@@ -194,6 +262,13 @@ def _mark_paid(*, order: Order, payment: Payment, n: Notification) -> None:
                          note=f"transaction {payment.transaction_id}")  # fmt: skip
         payment.state = Payment.State.SUCCEEDED
         payment.save()
+        if getattr(payment_provider.provider_class(), "files_customs_payment", False):
+            # The payment company files the payment record (CEB411) itself: ask it to after
+            # commit (an HTTP call, never under these locks); customs files none of its own.
+            from marketplace.tasks import enqueue
+
+            enqueue("marketplace.tasks.payment_customs_declare", payment_id=payment.pk)
+            return
         customs_services.declaration_create_payment(
             summary=False,
             payment=PaymentFiling(
@@ -248,7 +323,12 @@ def refund_execute(*, refund_id: int) -> Refund:
     if refund.state == Refund.State.DONE:
         return refund
     try:
-        payment_provider.provider().refund(token=refund.payment.token, amount=refund.amount)
+        payment_provider.provider().refund(
+            token=refund.payment.token,
+            amount=refund.amount,
+            total=refund.payment.amount_paid or refund.payment.amount,
+            refund_no=f"R{refund.pk:011d}{refund.payment.token[:20]}",
+        )
     except Exception as exc:  # provider down: kept requested for the sweep to retry
         Refund.objects.filter(pk=refund.pk).update(error=str(exc)[:300])
         raise
@@ -257,3 +337,89 @@ def refund_execute(*, refund_id: int) -> Refund:
     )
     refund.refresh_from_db()
     return refund
+
+
+def payment_customs_declare(*, payment_id: int) -> Payment:
+    """Ask the payment company (WeChat Pay, Alipay) to file the payment record with customs
+    and record its answer; customs then takes the payment as filed (PaymentFiling.filed_by)
+    and sends no CEB411 of its own. An answer that refuses (the payer is not the buyer, the
+    declaration failed) flags the order for staff. Idempotent: an answered payment is left."""
+    payment = Payment.objects.select_related("order", "order__shopper").get(pk=payment_id)
+    adapter = payment_provider.provider()
+    if (
+        payment.customs_declared_at is not None
+        or payment.state != Payment.State.SUCCEEDED
+        or payment.provider != getattr(adapter, "name", "")
+        or not getattr(adapter, "files_customs_payment", False)
+    ):
+        return payment
+    order, shopper = payment.order, payment.order.shopper
+    answer = adapter.customs_declare(
+        token=payment.token,
+        transaction_id=payment.transaction_id,
+        order_no=order.number,
+        amount=payment.amount_paid,
+        freight=order.freight,
+        buyer_name=shopper.real_name,
+        buyer_id_number=shopper.resident_id,
+    )
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.customs_declared_at is not None:
+            return payment
+        payment.customs_answer = answer
+        payment.customs_declared_at = timezone.now()
+        payment.save(update_fields=["customs_answer", "customs_declared_at"])
+        if not answer.get("accepted"):
+            reason = (
+                f"{answer.get('provider')} customs declaration not accepted: state "
+                f"{answer.get('state')}, identity check {answer.get('identity_check') or '-'}"
+            )
+            Order.objects.filter(pk=order.pk).update(flagged=True, flag_reason=reason[:300])
+            logger.warning("payment of %s: %s", order.number, reason)
+            return payment
+        customs_services.declaration_create_payment(
+            summary=False,
+            payment=PaymentFiling(
+                order_no=order.number,
+                ebp_code=settings.PLATFORM_EBP_CODE,
+                pay_code=settings.PAYMENT_COMPANY_CODE,
+                pay_transaction_id=payment.transaction_id,
+                payer_name=shopper.real_name,
+                payer_id_number=shopper.resident_id,
+                payer_telephone=shopper.mobile,
+                amount_paid=payment.amount_paid,
+                paid_at=payment.paid_at,
+                filed_by=str(answer.get("provider", "")),
+                filed_answer=(
+                    f"{answer.get('state')} {answer.get('declared_no', '')} identity "
+                    f"{answer.get('identity_check', '')}"
+                )[:200],
+            ),
+        )
+    return payment
+
+
+def payment_customs_declare_sweep(*, older_than_seconds: float = 30.0) -> int:
+    """Ask again for every paid payment of the configured real provider not yet declared (the
+    task lost with the broker, or the provider was down); a no-op with the sandbox."""
+    adapter = payment_provider.provider_class()
+    if not getattr(adapter, "files_customs_payment", False):
+        return 0
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = Payment.objects.filter(
+        state=Payment.State.SUCCEEDED,
+        provider=getattr(adapter, "name", ""),
+        customs_declared_at__isnull=True,
+        paid_at__lt=cutoff,
+    ).values_list("pk", flat=True)[:100]
+    done = 0
+    for payment_id in ids:
+        try:
+            payment_customs_declare(payment_id=payment_id)
+            done += 1
+        except payment_provider.ProviderError as exc:
+            logger.warning("customs declaration of payment %s failed: %s", payment_id, exc)
+        except (requests.RequestException, OSError):
+            logger.warning("customs declaration of payment %s: provider unreachable", payment_id)
+    return done

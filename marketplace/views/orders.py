@@ -256,7 +256,7 @@ def order_status(request, order_no: str):
 def order_pay(request, order_no: str):
     order = _own_order(request, order_no)
     try:
-        payment = payment_start(order=order)
+        payment = payment_start(order=order, client_ip=request.META.get("REMOTE_ADDR", ""))
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("marketplace:order_detail", order_no=order.number)

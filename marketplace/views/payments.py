@@ -28,7 +28,8 @@ def payment_notify(request):
     same answer as every callback endpoint's)."""
     try:
         notification = notification_verify(body=request.body, headers=request.headers)
-        payment_notified(notification=notification)
+        if notification is not None:  # None: verified news of something else (a refund's)
+            payment_notified(notification=notification)
     except (CallbackRejected, NotificationRejected) as exc:
         return refusal_response(exc)
     return HttpResponse("success", content_type="text/plain")

@@ -73,5 +73,7 @@ def walkin_order(*, kiosk: Kiosk, shopper: Shopper, barcodes: list[str]) -> list
     placed = []
     for order in orders:
         pickup_code_issue(order=order)
-        placed.append(WalkinOrder(order=order, pay_url=payment_start(order=order).pay_url))
+        placed.append(
+            WalkinOrder(order=order, pay_url=payment_start(order=order, channel="counter").pay_url)
+        )
     return placed

@@ -61,9 +61,10 @@ def test_detail_of_someone_elses_order_is_not_found_and_without_a_profile_says_s
 def test_payment_start_reads_the_order_once(world, django_assert_num_queries):
     [order] = place(world, (world.paste, 1))
     api = _token_client(world.shopper.user)
-    # token; the order with its shopper; a pending charge to reuse; the sandbox provider's
-    # charge (an HTTP call to a real provider); the payment.
-    with django_assert_num_queries(5):
+    # token; the order with its shopper; a pending charge to reuse; the buyer the order was
+    # declared to customs with (the payer must be the buyer); the sandbox provider's charge (an
+    # HTTP call to a real provider); the payment.
+    with django_assert_num_queries(6):
         response = api.post(f"/api/v1/orders/{order.number}/payment/")
     assert response.status_code == 201
     assert response.json()["order_number"] == order.number
