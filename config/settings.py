@@ -633,6 +633,8 @@ COURIER_OPENAPI_PARTNER_ID = env.str("COURIER_OPENAPI_PARTNER_ID", default="")
 COURIER_OPENAPI_CHECKWORD = env.str("COURIER_OPENAPI_CHECKWORD", default="")
 COURIER_OPENAPI_MONTHLY_CARD = env.str("COURIER_OPENAPI_MONTHLY_CARD", default="")
 COURIER_OPENAPI_TIMEOUT = env.float("COURIER_OPENAPI_TIMEOUT", default=10.0)
+# The sender's address on our open-platform orders (the bonded warehouse's outbound dock).
+COURIER_SENDER_ADDRESS = env.str("COURIER_SENDER_ADDRESS", default="河南省郑州市 保税物流中心")
 CELERY_BEAT_SCHEDULE |= {
     "dispatch-sweep": {
         "task": "dispatch.tasks.dispatch_sweep",

@@ -105,3 +105,11 @@ def test_the_label_prints_the_couriers_number_and_label_data(world, client, sand
     assert allocation.logistics_no in page
     assert allocation.sort_code in page and allocation.route in page
     assert allocation.destination_code in page
+
+
+def test_the_admin_shows_the_couriers_allocation(world, admin_client):
+    [order] = place(world, (world.paste, 1), delivery=HOME)
+    allocation = WaybillAllocation.objects.get(order_no=order.number)
+    page = admin_client.get("/admin/dispatch/waybillallocation/").content.decode()
+    assert allocation.logistics_no in page and allocation.sort_code in page
+    assert allocation.route in page and order.number in page
