@@ -135,3 +135,48 @@ def test_route_pushes_verified_tampered_refused_duplicates_applied_once(
     signed = Declaration.objects.get(kind="waybill_status", business_no__endswith=":S")
     assert signed.payload["sender_code"] == allocation.logistics_code
     assert signed.payload["logistics_name"] == "SF Express (stand-in)"
+
+
+def test_the_stand_in_runs_as_its_own_process(settings):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dispatch.courier_standin", "--port", str(port),
+         "--partner-id", PARTNER, "--checkword", CHECKWORD, "--prefix", "ZT"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert "courier stand-in on" in process.stdout.readline()
+        courier = OpenApiCourier(url=f"http://127.0.0.1:{port}/std/service", partner_id=PARTNER,
+                                 checkword=CHECKWORD)  # fmt: skip
+        allocation = courier.allocate(parcel=parcel())  # it listens before it says so
+        assert allocation.logistics_no == "ZT1400000000001" and allocation.sort_code
+        assert courier.allocate(parcel=parcel()).logistics_no == "ZT1400000000001"  # same order
+        with pytest.raises(CourierError, match="A1006"):
+            OpenApiCourier(url=courier.url, partner_id=PARTNER, checkword="x").allocate(
+                parcel=parcel("BP20261203000002")
+            )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stand_in_pushes_a_delivered_route_over_real_http(
+    world, client, sandbox, standin, live_server
+):
+    standin.push_url = f"{live_server.url}/courier/callback/"
+    shipment = packed(world, client, (world.paste, 1))
+    shipment_dispatch(shipment_id=shipment.pk, actor="packer")
+    shipment_collect(shipment_id=shipment.pk)
+    assert standin.push(standin.route(shipment.logistics_no, "50")) == 200
+    assert Order.objects.get(number=shipment.order_no).state == "dispatched"  # collected only
+    assert standin.push(standin.route(shipment.logistics_no, "80")) == 200
+    assert Order.objects.get(number=shipment.order_no).state == "delivered"
+    statuses = set(CourierEvent.objects.values_list("status", flat=True))
+    assert statuses == {"collected", "delivered"}
