@@ -626,6 +626,9 @@ COURIER_SANDBOX_WAYBILL_START = env.int("COURIER_SANDBOX_WAYBILL_START", default
 # Allocated waybills whose order was never placed (the checkout refused) or was cancelled
 # before dispatch are given back to the courier after this many seconds (dispatch sweep).
 COURIER_WAYBILL_RELEASE_SECONDS = env.int("COURIER_WAYBILL_RELEASE_SECONDS", default=900)
+# Parcels dispatched longer ago than this and not yet delivered are asked about with the
+# courier's status query (dispatch sweep): a lost callback is caught up.
+COURIER_STATUS_QUERY_SECONDS = env.int("COURIER_STATUS_QUERY_SECONDS", default=6 * 3600)
 # An open-platform courier (dispatch.courier_openapi.OpenApiCourier, SF Express style): its
 # service URL, our partner id (customer code) and the check word both sides sign with.
 COURIER_OPENAPI_URL = env.str("COURIER_OPENAPI_URL", default="http://127.0.0.1:8790/std/service")

@@ -79,14 +79,16 @@ def dispatch_sweep() -> dict:
     for parcel_id in due_ids:
         send_on_commit("dispatch.tasks.courier_sandbox_deliver", kwargs={"parcel_id": parcel_id})
         due += 1
-    from dispatch.services.waybills import waybills_release
+    from dispatch.services.waybills import shipments_track, waybills_release
 
+    released = tracked = 0
     try:
         released = waybills_release()
-    except Exception:  # the courier unreachable: the next sweep gives them back
-        logger.exception("giving back unused waybills failed")
-        released = 0
-    return {"opened": opened, "collected": collected, "deliveries": due, "released": released}
+        tracked = shipments_track()
+    except Exception:  # the courier unreachable: the next sweep tries again
+        logger.exception("giving back unused waybills / the status query failed")
+    return {"opened": opened, "collected": collected, "deliveries": due, "released": released,
+            "tracked": tracked}  # fmt: skip
 
 
 @shared_task(name="dispatch.tasks.courier_nonces_prune")

@@ -107,3 +107,35 @@ def courier_event_record(*, event: couriers.DeliveryEvent) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def shipments_track(*, now=None, limit: int = 50) -> int:
+    """Ask the courier (its status query) about parcels dispatched more than
+    COURIER_STATUS_QUERY_SECONDS ago and still not delivered: a lost callback is caught up.
+    Events are kept once each, as from a callback; the number of parcels delivered this way."""
+    from dispatch.models import Shipment
+    from dispatch.services.parcels import shipment_delivered
+
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.COURIER_STATUS_QUERY_SECONDS)
+    waiting = list(
+        Shipment.objects.filter(state=Shipment.State.DISPATCHED, dispatched_at__lt=cutoff)
+        .order_by("dispatched_at", "id")
+        .values_list("logistics_no", flat=True)[:limit]
+    )
+    if not waiting:
+        return 0
+    adapter = couriers.courier()
+    delivered = 0
+    for logistics_no in waiting:
+        try:
+            events = adapter.status(logistics_no=logistics_no)
+        except couriers.CourierError as exc:
+            logger.warning("courier status query for %s failed: %s", logistics_no, exc.message)
+            continue
+        for event in events:
+            if event.logistics_no != logistics_no:
+                continue
+            with transaction.atomic():
+                if courier_event_record(event=event) and event.status == "delivered":
+                    delivered += shipment_delivered(callback=event, actor="courier status query")
+    return delivered

@@ -113,3 +113,26 @@ def test_the_admin_shows_the_couriers_allocation(world, admin_client):
     page = admin_client.get("/admin/dispatch/waybillallocation/").content.decode()
     assert allocation.logistics_no in page and allocation.sort_code in page
     assert allocation.route in page and order.number in page
+
+
+def test_a_lost_callback_is_caught_up_by_the_status_query(world, client, sandbox, settings):
+    from dispatch.models import CourierEvent, SandboxParcel, Shipment
+    from dispatch.services import shipment_collect, shipment_dispatch
+    from dispatch.services.waybills import shipments_track
+    from marketplace.models import Order
+
+    settings.COURIER_SANDBOX_DELIVERY_SECONDS = 3600  # it delivers, its callback is lost
+    shipment = packed(world, client, (world.paste, 1))
+    shipment_dispatch(shipment_id=shipment.pk, actor="packer")
+    shipment_collect(shipment_id=shipment.pk)
+    later = timezone.now() + timedelta(seconds=settings.COURIER_STATUS_QUERY_SECONDS + 1)
+    assert shipments_track(now=later) == 0  # collected only: nothing to deliver
+    SandboxParcel.objects.filter(logistics_no=shipment.logistics_no).update(
+        delivered_at=timezone.now()
+    )
+    assert shipments_track() == 0  # not due yet
+    assert shipments_track(now=later) == 1
+    assert shipments_track(now=later) == 0  # the same events again: applied once
+    assert Order.objects.get(number=shipment.order_no).state == "delivered"
+    assert Shipment.objects.get(pk=shipment.pk).state == "delivered"
+    assert CourierEvent.objects.filter(logistics_no=shipment.logistics_no).count() == 2
