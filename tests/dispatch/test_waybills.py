@@ -136,3 +136,22 @@ def test_a_lost_callback_is_caught_up_by_the_status_query(world, client, sandbox
     assert Order.objects.get(number=shipment.order_no).state == "delivered"
     assert Shipment.objects.get(pk=shipment.pk).state == "delivered"
     assert CourierEvent.objects.filter(logistics_no=shipment.logistics_no).count() == 2
+
+
+def test_the_shipment_admin_shows_the_couriers_label_data(admin_client):
+    from dispatch.models import Shipment
+
+    now = timezone.now()
+    shipment = Shipment.objects.create(
+        order_no="BP20261203000009", warehouse_code="CW", logistics_code="4101980001",
+        logistics_no="BX700000000042", declared_weight_kg=1, released_at=now,
+        due_at=now + timedelta(hours=24),
+    )  # fmt: skip
+    WaybillAllocation.objects.create(
+        order_no=shipment.order_no, provider="dispatch.courier.SandboxCourier",
+        logistics_code="4101980001", logistics_name="Test Express",
+        logistics_no=shipment.logistics_no, sort_code="755Q-17", destination_code="755",
+        route="371-755",
+    )  # fmt: skip
+    page = admin_client.get(f"/admin/dispatch/shipment/{shipment.pk}/change/").content.decode()
+    assert "Test Express (4101980001) · 755Q-17 · 755 · 371-755" in page
