@@ -155,3 +155,19 @@ def test_the_shipment_admin_shows_the_couriers_label_data(admin_client):
     )  # fmt: skip
     page = admin_client.get(f"/admin/dispatch/shipment/{shipment.pk}/change/").content.decode()
     assert "Test Express (4101980001) · 755Q-17 · 755 · 371-755" in page
+
+
+def test_waybills_of_different_filers_go_in_different_messages(world, sandbox, settings):
+    from customs.models import GatewayMessage
+    from customs.services import declarations_file
+
+    place(world, (world.paste, 1))  # counter pickup: the platform files it
+    place(world, (world.paste, 1), delivery=HOME)  # delivery: the courier files it
+    declarations_file()
+    senders = set()
+    for message in GatewayMessage.objects.filter(message_type="CEB511"):
+        _type, _guid, sender, records = messages.parse(message.xml.encode())
+        assert len(records) == 1
+        senders.add((sender, records[0]["head"]["logisticsNo"][:2]))
+    platform, courier = settings.CUSTOMS_SENDER_CODE, settings.COURIER_LOGISTICS_CODE
+    assert senders == {(platform, "YD"), (courier, "BX")}
