@@ -753,6 +753,32 @@ COURIER_CALLBACK_SECRET = _secret("COURIER_CALLBACK_SECRET")
 COURIER_CALLBACK_MAX_AGE_SECONDS = env.int("COURIER_CALLBACK_MAX_AGE_SECONDS", default=300)
 # The sandbox courier reports delivery this many seconds after collecting (0: at once).
 COURIER_SANDBOX_DELIVERY_SECONDS = env.float("COURIER_SANDBOX_DELIVERY_SECONDS", default=60.0)
+# The courier's customs-registered logistics code: logisticsCode of the waybills it allocates
+# and the sender (copCode) of their CEB511/CEB513 filings, with COURIER_NAME as their name.
+# Counter pickup orders have no courier: they keep LOGISTICS_COMPANY_CODE, filed by the platform.
+COURIER_LOGISTICS_CODE = env.str("COURIER_LOGISTICS_CODE", default=LOGISTICS_COMPANY_CODE)
+# The checkout's one call into dispatch: allocate the courier's waybill for a delivery order.
+WAYBILL_ALLOCATOR = env.str("WAYBILL_ALLOCATOR", default="dispatch.courier.waybill_allocate")
+# Our origin hub's code on the sandbox courier's labels (route 371-755: Zhengzhou to Shenzhen).
+COURIER_ORIGIN_CODE = env.str("COURIER_ORIGIN_CODE", default="371")
+# The sandbox courier's own waybill range: prefix + 12 digits from this number up.
+COURIER_SANDBOX_WAYBILL_PREFIX = env.str("COURIER_SANDBOX_WAYBILL_PREFIX", default="BX")
+COURIER_SANDBOX_WAYBILL_START = env.int("COURIER_SANDBOX_WAYBILL_START", default=700000000001)
+# Allocated waybills whose order was never placed (the checkout refused) or was cancelled
+# before dispatch are given back to the courier after this many seconds (dispatch sweep).
+COURIER_WAYBILL_RELEASE_SECONDS = env.int("COURIER_WAYBILL_RELEASE_SECONDS", default=900)
+# Parcels dispatched longer ago than this and not yet delivered are asked about with the
+# courier's status query (dispatch sweep): a lost callback is caught up.
+COURIER_STATUS_QUERY_SECONDS = env.int("COURIER_STATUS_QUERY_SECONDS", default=6 * 3600)
+# An open-platform courier (dispatch.courier_openapi.OpenApiCourier, SF Express style): its
+# service URL, our partner id (customer code) and the check word both sides sign with.
+COURIER_OPENAPI_URL = env.str("COURIER_OPENAPI_URL", default="http://127.0.0.1:8790/std/service")
+COURIER_OPENAPI_PARTNER_ID = env.str("COURIER_OPENAPI_PARTNER_ID", default="")
+COURIER_OPENAPI_CHECKWORD = env.str("COURIER_OPENAPI_CHECKWORD", default="")
+COURIER_OPENAPI_MONTHLY_CARD = env.str("COURIER_OPENAPI_MONTHLY_CARD", default="")
+COURIER_OPENAPI_TIMEOUT = env.float("COURIER_OPENAPI_TIMEOUT", default=10.0)
+# The sender's address on our open-platform orders (the bonded warehouse's outbound dock).
+COURIER_SENDER_ADDRESS = env.str("COURIER_SENDER_ADDRESS", default="河南省郑州市 保税物流中心")
 CELERY_BEAT_SCHEDULE |= {
     "dispatch-sweep": {
         "task": "dispatch.tasks.dispatch_sweep",

@@ -85,6 +85,11 @@ class WaybillFiling:
     insured_fee: Decimal = Decimal("0")
     pack_no: int = 1
     goods_info: str = ""
+    logistics_name: str = ""
+    # The party filing it (BaseTransfer copCode/copName): the courier, whose waybill it is;
+    # empty: the platform's own (CUSTOMS_SENDER_CODE), as for counter pickup.
+    sender_code: str = ""
+    sender_name: str = ""
 
     def as_payload(self) -> dict:
         return _plain(asdict(self))
@@ -103,6 +108,8 @@ class WaybillStatusFiling:
     logistics_name: str = ""
     weight: Decimal | None = None  # measured gross kg, kept with the snapshot (not in CEB513)
     note: str = ""
+    sender_code: str = ""  # as WaybillFiling's: the courier's code, or empty for the platform
+    sender_name: str = ""
 
     def as_payload(self) -> dict:
         return _plain(asdict(self))

@@ -96,7 +96,7 @@ def record_for(decl: Declaration, *, masked: bool = False) -> dict:
             "head": {
                 **_app(decl),
                 "logisticsCode": p["logistics_code"],
-                "logisticsName": p["logistics_code"],
+                "logisticsName": p.get("logistics_name") or p["logistics_code"],
                 "logisticsNo": p["logistics_no"],
                 "orderNo": p["order_no"],
                 "freight": p["freight"],

@@ -5,7 +5,16 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import DomainError
-from dispatch.models import Mismatch, PickLine, SandboxParcel, Shipment, Wave
+from dispatch.models import (
+    CourierEvent,
+    Mismatch,
+    PickLine,
+    SandboxParcel,
+    SandboxWaybill,
+    Shipment,
+    Wave,
+    WaybillAllocation,
+)
 from dispatch.services import shipment_requeue
 
 
@@ -67,6 +76,23 @@ class ShipmentAdmin(ReadOnlyAdmin):
     search_fields = ["order_no", "logistics_no"]
     inlines = [PickLineInline, MismatchInline]
     actions = ["requeue"]
+    readonly_fields = ["courier_label_display"]
+
+    @admin.display(description=_("courier's label data"))
+    def courier_label_display(self, obj) -> str:
+        from dispatch.selectors import waybill_allocation
+
+        allocation = waybill_allocation(obj.logistics_no)
+        if allocation is None:
+            return _("none: the platform's own waybill")
+        a = allocation
+        parts = (
+            f"{a.logistics_name} ({a.logistics_code})",
+            a.sort_code,
+            a.destination_code,
+            a.route,
+        )
+        return " · ".join(parts)
 
     @admin.display(description=_("release to dispatch (hours)"))
     def hours_display(self, obj) -> str:
@@ -107,3 +133,27 @@ class MismatchAdmin(ReadOnlyAdmin):
 class SandboxParcelAdmin(ReadOnlyAdmin):
     list_display = ["logistics_no", "order_no", "collected_at", "delivered_at", "notified_at",
                     "notify_attempts"]  # fmt: skip
+
+
+@admin.register(WaybillAllocation)
+class WaybillAllocationAdmin(ReadOnlyAdmin):
+    """What the courier answered when it allocated each waybill (its label data)."""
+
+    list_display = ["logistics_no", "order_no", "logistics_name", "logistics_code", "sort_code",
+                    "destination_code", "route", "allocated_at", "cancelled_at",
+                    "cancel_error"]  # fmt: skip
+    list_filter = ["logistics_code", ("cancelled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["logistics_no", "order_no"]
+
+
+@admin.register(CourierEvent)
+class CourierEventAdmin(ReadOnlyAdmin):
+    list_display = ["logistics_no", "status", "at", "event_id", "note", "received_at"]
+    list_filter = ["status"]
+    search_fields = ["logistics_no"]
+
+
+@admin.register(SandboxWaybill)
+class SandboxWaybillAdmin(ReadOnlyAdmin):
+    list_display = ["logistics_no", "order_no", "district", "allocated_at", "cancelled_at"]
+    search_fields = ["logistics_no", "order_no"]

@@ -258,3 +258,99 @@ class SandboxParcel(models.Model):
 
     def __str__(self) -> str:
         return self.logistics_no
+
+
+class WaybillAllocation(models.Model):
+    """A waybill the courier allocated for one order, with the label data it answered: the
+    number filed with customs (CEB511 logisticsNo) and printed on the label."""
+
+    order_no = models.CharField(_("order number"), max_length=32, db_index=True)
+    provider = models.CharField(_("courier adapter"), max_length=200)
+    logistics_code = models.CharField(_("logistics company"), max_length=18)
+    logistics_name = models.CharField(_("logistics company name"), max_length=100)
+    logistics_no = models.CharField(_("waybill number"), max_length=40, unique=True)
+    sort_code = models.CharField(_("sorting code"), max_length=60, blank=True)
+    destination_code = models.CharField(_("destination code"), max_length=60, blank=True)
+    route = models.CharField(_("route"), max_length=120, blank=True)
+    barcode = models.CharField(_("barcode value"), max_length=80, blank=True)
+    answer = models.JSONField(_("courier's answer"), default=dict, blank=True)
+    allocated_at = models.DateTimeField(_("allocated at"), default=timezone.now)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancel_error = models.CharField(_("cancellation refused"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-allocated_at", "-id"]
+        verbose_name = _("waybill allocation")
+        verbose_name_plural = _("waybill allocations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_no"], condition=Q(cancelled_at__isnull=True),
+                name="waybill_allocation_one_live_per_order",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.logistics_no
+
+
+class CourierEvent(models.Model):
+    """A status the courier reported (callback or status query); one row per courier event
+    id, so a repeated push is applied once."""
+
+    logistics_no = models.CharField(_("waybill number"), max_length=40, db_index=True)
+    event_id = models.CharField(_("courier's event id"), max_length=64)
+    status = models.CharField(_("status"), max_length=20)
+    at = models.DateTimeField(_("at"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("courier event")
+        verbose_name_plural = _("courier events")
+        constraints = [
+            models.UniqueConstraint(fields=["logistics_no", "event_id"], name="courier_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.logistics_no} {self.status}"
+
+
+class SandboxWaybillRange(models.Model):
+    """The sandbox courier's own number range: the next number to hand out."""
+
+    name = models.CharField(max_length=20, unique=True)
+    prefix = models.CharField(max_length=8)
+    next_value = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("sandbox courier number range")
+        verbose_name_plural = _("sandbox courier number ranges")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.next_value:012d}"
+
+
+class SandboxWaybill(models.Model):
+    """The sandbox courier's record of a waybill it allocated."""
+
+    logistics_no = models.CharField(max_length=40, unique=True, verbose_name=_("waybill number"))
+    order_no = models.CharField(max_length=32, verbose_name=_("order number"))
+    consignee = models.CharField(max_length=50, blank=True, verbose_name=_("consignee"))
+    address = models.CharField(max_length=300, blank=True, verbose_name=_("address"))
+    district = models.CharField(max_length=100, blank=True, verbose_name=_("district"))
+    allocated_at = models.DateTimeField(default=timezone.now, verbose_name=_("allocated at"))
+    cancelled_at = models.DateTimeField(null=True, blank=True, verbose_name=_("cancelled at"))
+
+    class Meta:
+        verbose_name = _("sandbox courier waybill")
+        verbose_name_plural = _("sandbox courier waybills")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_no"], condition=Q(cancelled_at__isnull=True),
+                name="sandbox_waybill_one_live_per_order",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return self.logistics_no

@@ -4,7 +4,7 @@ courier and waybill number once the parcel left, and when it was delivered."""
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from dispatch.selectors import shipment_by_order
+from dispatch.selectors import shipment_by_order, waybill_allocation
 
 SHOWN_STATES = {"released", "dispatched", "delivered"}
 
@@ -13,10 +13,11 @@ def dispatch_panel(order, request) -> str:
     if order.delivery_mode != "delivery" or order.state not in SHOWN_STATES:
         return ""
     shipment = shipment_by_order(order.number)
+    allocation = waybill_allocation(order.logistics_no)  # the courier that allocated it
     context = {
         "order": order,
         "shipment": shipment,
-        "courier": settings.COURIER_NAME,
+        "courier": allocation.logistics_name if allocation else settings.COURIER_NAME,
         "left": bool(shipment and shipment.left),
     }
     return render_to_string("dispatch/_panel.html", context, request=request)

@@ -156,3 +156,10 @@ def _median(values: list[float]) -> float | None:
     values = sorted(values)
     mid = len(values) // 2
     return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def waybill_allocation(logistics_no: str):
+    """What the courier answered when it allocated this waybill (label data), if it did."""
+    from dispatch.models import WaybillAllocation
+
+    return WaybillAllocation.objects.filter(logistics_no=logistics_no).first()

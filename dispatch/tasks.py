@@ -54,7 +54,8 @@ def courier_sandbox_deliver(self, parcel_id: int) -> bool:
 @shared_task(name="dispatch.tasks.dispatch_sweep")
 def dispatch_sweep() -> dict:
     """Beat: open shipments for newly released delivery orders, hand dispatched parcels the
-    courier has not collected yet, and let the sandbox courier deliver what is due."""
+    courier has not collected yet, let the sandbox courier deliver what is due, and give back
+    the waybills of orders that never left."""
     from dispatch.courier import sandbox_parcels_due
     from dispatch.models import Shipment
     from dispatch.services import shipment_collect, shipments_sync
@@ -78,7 +79,16 @@ def dispatch_sweep() -> dict:
     for parcel_id in due_ids:
         send_on_commit("dispatch.tasks.courier_sandbox_deliver", kwargs={"parcel_id": parcel_id})
         due += 1
-    return {"opened": opened, "collected": collected, "deliveries": due}
+    from dispatch.services.waybills import shipments_track, waybills_release
+
+    released = tracked = 0
+    try:
+        released = waybills_release()
+        tracked = shipments_track()
+    except Exception:  # the courier unreachable: the next sweep tries again
+        logger.exception("giving back unused waybills / the status query failed")
+    return {"opened": opened, "collected": collected, "deliveries": due, "released": released,
+            "tracked": tracked}  # fmt: skip
 
 
 @shared_task(name="dispatch.tasks.courier_nonces_prune")

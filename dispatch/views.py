@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.callbacks import CallbackRejected, refusal_response
 from config.errors import DomainError
 from dispatch import selectors, services
+from dispatch.courier import courier
 from dispatch.models import Mismatch, Shipment
 from dispatch.services.parcels import weight_allowed
 from dispatch.services.picking import next_line
@@ -203,11 +205,14 @@ def shipment_label(request, order_no: str):
     shipment = selectors.shipment_by_order(order_no)
     if shipment is None or shipment.packed_at is None:
         raise Http404
+    # The courier's answer when it allocated the waybill: its barcode value and sort marks.
+    allocation = selectors.waybill_allocation(shipment.logistics_no)
+    barcode = (allocation.barcode if allocation else "") or shipment.logistics_no
     return render(
         request,
         "dispatch/label.html",
-        {"shipment": shipment, "barcode_svg": code128_svg(shipment.logistics_no),
-         "courier": settings.COURIER_NAME},
+        {"shipment": shipment, "barcode_svg": code128_svg(barcode), "allocation": allocation,
+         "courier": allocation.logistics_name if allocation else settings.COURIER_NAME},
     )  # fmt: skip
 
 
@@ -269,10 +274,13 @@ def courier_callback(request):
     403 {"code", "message", "extra"} for a stale, replayed or badly signed one (the same answer
     as every callback endpoint's); 409 in that shape when it names no dispatched parcel."""
     try:
-        callback = services.courier_callback_verify(body=request.body, headers=request.headers)
-        services.shipment_delivered(callback=callback)
+        with transaction.atomic():  # refused as a whole: its events are not kept either
+            events = services.courier_callback_verify(body=request.body, headers=request.headers)
+            for event in events:
+                services.shipment_delivered(callback=event)
     except CallbackRejected as exc:
         return refusal_response(exc)
     except DomainError as exc:
         return refusal_response(exc, status=409)
-    return HttpResponse("success", content_type="text/plain")
+    body, content_type = courier().callback_answer()
+    return HttpResponse(body, content_type=content_type)

@@ -74,3 +74,13 @@ def _empty_test_broker_folder() -> None:
     if settings.CELERY_BROKER_URL.startswith("filesystem://") and folder:
         for message in Path(folder).glob("*.msg"):
             message.unlink(missing_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _courier_range_per_test(settings) -> None:
+    """The sandbox courier's number range lives in the test database (rolled back after each
+    test) while the customs sandbox authority remembers every waybill of the session: each test
+    draws from its own part of the range, as a real courier never hands a number out twice."""
+    import secrets
+
+    settings.COURIER_SANDBOX_WAYBILL_START = 100_000_000_000 + secrets.randbelow(899 * 10**9)

@@ -74,7 +74,9 @@ def _claim(limit: int) -> list[Declaration]:
         )
     for decl in claimed:
         decl.lease_token, decl.lease_until = token, lease_until
-    claimed.sort(key=lambda d: (KIND_ORDER.index(d.kind), d.authority, d.created_at, d.id))
+    claimed.sort(
+        key=lambda d: (KIND_ORDER.index(d.kind), d.authority, sender_of(d), d.created_at, d.id)
+    )
     return claimed
 
 
@@ -85,7 +87,9 @@ def declarations_file(*, max_batches: int = 20) -> FilingReport:
     report = FilingReport()
     claimed = _claim(size * max_batches)
     transient: list[str] = []
-    for (kind, authority), group in groupby(claimed, key=lambda d: (d.kind, d.authority)):
+    for (kind, authority, _sender), group in groupby(
+        claimed, key=lambda d: (d.kind, d.authority, sender_of(d))
+    ):
         group = list(group)
         for start in range(0, len(group), size):
             batch = group[start : start + size]
@@ -107,14 +111,24 @@ def _release_lease(batch: list[Declaration], error: str) -> None:
     )
 
 
+def sender_of(decl: Declaration) -> tuple[str, str]:
+    """Who files it: the party named in its snapshot (a courier files its own waybills),
+    else the platform. One message has one sender, so batches split by it."""
+    code = (decl.payload or {}).get("sender_code") or ""
+    if not code:
+        return settings.CUSTOMS_SENDER_CODE, "Bondport"
+    return code, decl.payload.get("sender_name") or code
+
+
 def render_batch(batch, *, message_type: str, guid: str) -> tuple[bytes, bytes]:
     """The message as sent (validated against its XSD) and as kept (resident IDs masked);
-    raises InvalidMessage."""
+    raises InvalidMessage. The batch shares one sender (sender_of)."""
+    sender_code, sender_name = sender_of(batch[0])
     common = {
         "message_type": message_type,
         "guid": guid,
-        "sender_code": settings.CUSTOMS_SENDER_CODE,
-        "sender_name": "Bondport",
+        "sender_code": sender_code,
+        "sender_name": sender_name,
     }
     xml = messages.render(records=[record_for(d) for d in batch], **common)
     messages.validate(xml)

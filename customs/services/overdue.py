@@ -24,7 +24,7 @@ from django.utils import timezone
 from customs.errors import GatewayRejected, GatewayUnavailable, InvalidMessage
 from customs.gateway import get_transport
 from customs.models import Declaration, GatewayMessage
-from customs.services.filing import KIND_ORDER, render_batch
+from customs.services.filing import KIND_ORDER, render_batch, sender_of
 from customs.services.receipts import BATCH, receipts_apply, receipts_record
 from customs.services.states import already_held
 
@@ -121,8 +121,10 @@ def _resend(decls: list[Declaration], *, authority: str, notes: dict[int, str]) 
     """The same records (same guids) in a new message; their answers are receipts. Nothing
     here rejects a declaration: a refusal of a re-send goes to the note (and so to staff)."""
     resent: set[int] = set()
-    decls = sorted(decls, key=lambda d: (KIND_ORDER.index(d.kind), d.created_at, d.id))
-    for kind, group in groupby(decls, key=attrgetter("kind")):
+    decls = sorted(
+        decls, key=lambda d: (KIND_ORDER.index(d.kind), sender_of(d), d.created_at, d.id)
+    )
+    for (kind, _sender), group in groupby(decls, key=lambda d: (d.kind, sender_of(d))):
         group = list(group)
         message_type = Declaration.MESSAGE_TYPES[kind]
         message = GatewayMessage(message_type=message_type, authority=authority)

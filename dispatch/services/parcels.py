@@ -3,17 +3,14 @@ leave the zone once), and delivery on the courier's signed callback."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from config import callbacks
@@ -23,7 +20,9 @@ from customs.filings import WaybillStatusFiling
 from dispatch import courier as couriers
 from dispatch import errors
 from dispatch.models import CourierNonce, Mismatch, Shipment
+from dispatch.selectors import waybill_allocation
 from dispatch.services.picking import open_mismatch
+from dispatch.services.waybills import courier_event_record
 from marketplace import services as marketplace_services
 
 logger = logging.getLogger(__name__)
@@ -140,30 +139,22 @@ def shipment_collect(*, shipment_id: int) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class CourierCallback:
-    logistics_no: str
-    status: str
-    delivered_at: datetime
+CourierCallback = couriers.DeliveryEvent  # one status the courier reported
 
 
-def courier_callback_verify(*, body: bytes, headers: Mapping[str, str]) -> CourierCallback:
+def courier_callback_verify(*, body: bytes, headers: Mapping[str, str]) -> list[CourierCallback]:
     """Refuse badly signed, stale, replayed or malformed callbacks (logged, never the body).
-    The configured courier adapter checks them (COURIER_PROVIDER): its scheme, not ours."""
+    The configured courier adapter checks and reads them (COURIER_PROVIDER): its scheme, not
+    ours. The events it carries, each new one once (a repeated push carries none)."""
+    adapter = couriers.courier()
     try:
-        couriers.courier().verify_callback(body=body, headers=headers)
+        adapter.verify_callback(body=body, headers=headers)
+        events = adapter.parse_callback(body=body, headers=headers)
     except callbacks.CallbackRefused as refused:
+        if refused.reason == "malformed":
+            logger.warning("courier callback refused: malformed body")
         raise callbacks.CallbackRejected.because(refused.reason) from None
-    try:
-        data = json.loads(body)
-        return CourierCallback(
-            logistics_no=str(data["logistics_no"]),
-            status=str(data["status"]),
-            delivered_at=parse_datetime(str(data.get("delivered_at", ""))) or timezone.now(),
-        )
-    except (ValueError, KeyError, TypeError):
-        logger.warning("courier callback refused: malformed body")
-        raise callbacks.CallbackRejected.because("malformed") from None
+    return [event for event in events if courier_event_record(event=event)]
 
 
 def courier_nonces_prune(*, now=None) -> int:
@@ -204,7 +195,9 @@ def shipment_delivered(*, callback: CourierCallback, actor: str = "courier") -> 
 
 
 def _waybill_status_file(shipment: Shipment, status: str, *, at: datetime, weight=None) -> None:
-    """CEB513 for the parcel: "L" left the zone, "S" signed for."""
+    """CEB513 for the parcel: "L" left the zone, "S" signed for; filed by the courier that
+    allocated the waybill, under its own code."""
+    allocation = waybill_allocation(shipment.logistics_no)
     customs_services.waybill_status_file(
         filing=WaybillStatusFiling(
             order_no=shipment.order_no,
@@ -212,7 +205,11 @@ def _waybill_status_file(shipment: Shipment, status: str, *, at: datetime, weigh
             logistics_no=shipment.logistics_no,
             status=status,
             at=at,
-            logistics_name=settings.COURIER_NAME[:100],
+            logistics_name=(allocation.logistics_name if allocation else settings.COURIER_NAME)[
+                :100
+            ],
             weight=weight,
+            sender_code=allocation.logistics_code if allocation else "",
+            sender_name=allocation.logistics_name if allocation else "",
         )
     )

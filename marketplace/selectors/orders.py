@@ -109,3 +109,8 @@ def released_delivery_orders() -> QuerySet[Order]:
         .prefetch_related("lines")
         .order_by("released_at", "id")
     )
+
+
+def order_states(numbers) -> dict[str, str]:
+    """The state of each order that exists among `numbers` (a missing number: never placed)."""
+    return dict(Order.objects.filter(number__in=list(numbers)).values_list("number", "state"))

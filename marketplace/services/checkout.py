@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from bonded import selectors as bonded_selectors
@@ -312,10 +313,12 @@ def order_place(
     lines = clean_lines(lines)
     route = route_for(delivery)
     for _attempt in range(3):
+        # Numbers and the courier's waybills first, outside the transaction (an HTTP call).
+        plan = _numbers_and_waybills(shopper=shopper, lines=lines, delivery=delivery, route=route)
         try:
             with transaction.atomic():
                 orders = _place(shopper=shopper, lines=lines, delivery=delivery, route=route,
-                                channel=channel, actor=actor)  # fmt: skip
+                                channel=channel, actor=actor, plan=plan)  # fmt: skip
                 if then:
                     then(orders)
                 return orders
@@ -330,7 +333,52 @@ def order_place(
     raise DomainError(_("Could not place the order; try again."), code="order_place_failed")
 
 
-def _place(*, shopper, lines, delivery, route: Route, channel: str, actor: str) -> list[Order]:
+@dataclass(frozen=True)
+class Waybill:
+    """Who carries the order and under which waybill number (plain values)."""
+
+    logistics_code: str
+    logistics_no: str
+    logistics_name: str = ""  # set: the courier files the waybill under its own code
+
+
+def _numbers_and_waybills(*, shopper, lines, delivery, route: Route) -> dict[str, tuple]:
+    """Per merchant: (order number, Waybill). A delivery order's waybill is the courier's,
+    allocated through settings.WAYBILL_ALLOCATOR (dispatch), never made from our number; a
+    counter pickup order has no courier: the platform's logistics code and a number of ours,
+    filed by the platform as before. A waybill of a checkout that is then refused is given
+    back to the courier by dispatch's sweep."""
+    listings = _listings(lines)
+    plan: dict[str, tuple] = {}
+    allocate = import_string(settings.WAYBILL_ALLOCATOR) if route.mode == "delivery" else None
+    for code, group in _group(lines, listings).items():
+        number = order_number()
+        if allocate is None:
+            plan[code] = (number, Waybill(settings.LOGISTICS_COMPANY_CODE, f"YD{number[2:]}"))
+            continue
+        allocated = allocate(
+            order_no=number,
+            consignee=" ".join(delivery.consignee.split()),
+            phone=clean_mobile(delivery.phone),
+            address=route.address,
+            district=delivery.district.strip(),
+            weight_kg=_gross_weight(group, listings),
+        )
+        plan[code] = (number, Waybill(allocated.logistics_code, allocated.logistics_no,
+                                      allocated.logistics_name))  # fmt: skip
+    return plan
+
+
+def _gross_weight(lines, listings: dict) -> Decimal:
+    return sum(
+        (listings[line.listing_id].item.gross_weight_kg * line.quantity for line in lines),
+        Decimal("0"),
+    )
+
+
+def _place(
+    *, shopper, lines, delivery, route: Route, channel: str, actor: str, plan: dict[str, tuple]
+) -> list[Order]:
     # First, before any read of the quota: the shopper's other checkouts and payments wait.
     shopper_quota_lock(pk=shopper.pk)
     listings = _listings(lines)
@@ -339,14 +387,14 @@ def _place(*, shopper, lines, delivery, route: Route, channel: str, actor: str) 
     now = timezone.now()
     from django.utils.translation import get_language
 
-    for _code, group in _group(lines, listings).items():
+    for code, group in _group(lines, listings).items():
         tax_lines = _tax_lines(group, listings)
         assessment = order_assess(
             shopper=shopper, lines=tax_lines, freight=route.freight, used_by=_used_reader(extra)
         )
         tax = assessment.tax
         extra += tax.dutiable_value
-        number = order_number()
+        number, waybill = plan[code]
         try:
             bonded_services.stock_reserve(
                 reference=number,
@@ -381,7 +429,7 @@ def _place(*, shopper, lines, delivery, route: Route, channel: str, actor: str) 
             consignee_phone=phone,
             consignee_address=route.address,
             consignee_district=district,
-            logistics_no=f"YD{number[2:]}",
+            logistics_no=waybill.logistics_no,
             goods_value=tax.goods_value,
             freight=tax.freight,
             insurance=tax.insurance,
@@ -415,8 +463,10 @@ def _place(*, shopper, lines, delivery, route: Route, channel: str, actor: str) 
         )  # fmt: skip
         try:
             customs_services.declarations_create_for_order(
-                order=order_filing(order, lines=order_lines, listings=listings),
-                waybill=waybill_filing(order, lines=order_lines, listings=listings),
+                order=order_filing(order, lines=order_lines, listings=listings, waybill=waybill),
+                waybill=waybill_filing(
+                    order, lines=order_lines, listings=listings, waybill=waybill
+                ),
             )
         except CustomsError as refusal:
             refusal.filing = (order.number, merchant.code)  # for the hit kept after rollback
@@ -425,14 +475,16 @@ def _place(*, shopper, lines, delivery, route: Route, channel: str, actor: str) 
     return orders
 
 
-def order_filing(order: Order, *, lines: Sequence[OrderLine], listings: dict) -> OrderFiling:
+def order_filing(
+    order: Order, *, lines: Sequence[OrderLine], listings: dict, waybill: Waybill | None = None
+) -> OrderFiling:
     shopper = order.shopper
     return OrderFiling(
         order_no=order.number,
         ebp_code=settings.PLATFORM_EBP_CODE,
         ebc_code=order.merchant.code,
         pay_code=settings.PAYMENT_COMPANY_CODE,
-        logistics_code=settings.LOGISTICS_COMPANY_CODE,
+        logistics_code=waybill.logistics_code if waybill else settings.LOGISTICS_COMPANY_CODE,
         goods_value=order.goods_value,
         freight=order.freight,
         discount=ZERO,
@@ -471,14 +523,18 @@ def order_filing(order: Order, *, lines: Sequence[OrderLine], listings: dict) ->
     )
 
 
-def waybill_filing(order: Order, *, lines: Sequence[OrderLine], listings: dict) -> WaybillFiling:
-    weight = sum(
-        (listings[line.listing_id].item.gross_weight_kg * line.quantity for line in lines),
-        Decimal("0"),
-    )
+def waybill_filing(
+    order: Order, *, lines: Sequence[OrderLine], listings: dict, waybill: Waybill | None = None
+) -> WaybillFiling:
+    weight = _gross_weight(lines, listings)
+    waybill = waybill or Waybill(settings.LOGISTICS_COMPANY_CODE, order.logistics_no)
     return WaybillFiling(
-        logistics_code=settings.LOGISTICS_COMPANY_CODE,
+        logistics_code=waybill.logistics_code,
         logistics_no=order.logistics_no,
+        logistics_name=waybill.logistics_name,
+        # The courier files its waybill under its own code; without one, the platform does.
+        sender_code=waybill.logistics_code if waybill.logistics_name else "",
+        sender_name=waybill.logistics_name,
         freight=order.freight,
         weight=weight,
         consignee=order.consignee,
