@@ -72,6 +72,21 @@ def order_sync_clearance(*, order_no: str) -> Order | None:
     return order
 
 
+def orders_sync_clearance(*, order_nos: list[str]) -> int:
+    """The inline listener (CUSTOMS_CLEARANCE_INLINE_LISTENERS): called once the transaction
+    that changed these orders' clearances committed, in the process that changed them. One
+    order's failure holds back no other; the sweep retries it. Returns how many were synced."""
+    synced = 0
+    for order_no in order_nos:
+        try:
+            order_sync_clearance(order_no=order_no)
+        except Exception:
+            logger.exception("inline clearance sync of %s failed; the sweep retries", order_no)
+        else:
+            synced += 1
+    return synced
+
+
 def _reject(order: Order, reason: str) -> None:
     """Customs refused it: cancelled as rejected, stock freed, money back, the reason kept."""
     from marketplace.services.orders import _refund_if_paid
