@@ -749,9 +749,16 @@ def main() -> None:
     parser.add_argument("--json-out", help="also write this run's parts to this file")
     parser.add_argument("--profile", action="store_true", help="py-spy each process group")
     args = parser.parse_args()
-    if args.quick:
-        args.shoppers, args.warmup, args.window = min(args.shoppers, 200), 8, 25
-        args.overload_window, args.drain = 25, 45
+    if args.quick:  # shorter defaults; what is given explicitly stays
+        for key, value in {
+            "shoppers": 200,
+            "warmup": 8,
+            "window": 25,
+            "overload_window": 25,
+            "drain": 45,
+        }.items():
+            if getattr(args, key) == parser.get_default(key):
+                setattr(args, key, value)
         if args.only == parser.get_default("only"):
             args.only = "closed,overload"
     elif args.only == parser.get_default("only"):
