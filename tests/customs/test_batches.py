@@ -112,3 +112,30 @@ def test_a_receipt_that_fails_is_left_for_the_sweep_and_holds_back_no_other(zone
     assert Receipt.objects.get(guid="BAD").applied_at is None  # the sweep tries it again
     good.refresh_from_db()
     assert good.state == "accepted"
+
+
+def test_under_load_a_coalesced_task_waits_out_the_linger_and_quiet_sends_at_once(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from config import tasks as platform_tasks
+    from customs.services.declarations import nudge_filing
+
+    settings.TASK_COALESCE_LINGER_SECONDS = 0.5
+    push = "customs.tasks.declarations_push"
+    sent = []
+    monkeypatch.setattr(
+        current_app, "send_task", lambda name, **kw: sent.append(kw.get("countdown", 0))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        nudge_filing()  # quiet: nothing started lately, sent without delay
+    platform_tasks.coalesced_task_started(push)  # a worker took it just now
+    with django_capture_on_commit_callbacks(execute=True):
+        nudge_filing()  # busy: waits out the linger so that later work joins it
+        nudge_filing()  # joins the queued one
+    assert sent[0] == 0 and 0.3 < sent[1] <= 0.5 and len(sent) == 2
+    monkeypatch.setattr(platform_tasks.time, "time", lambda: 10**10)  # long after the start
+    platform_tasks.coalesced_task_started(push)
+    monkeypatch.setattr(platform_tasks.time, "time", lambda: 10**10 + 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        nudge_filing()
+    assert sent[2] == 0
