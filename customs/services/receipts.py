@@ -345,28 +345,28 @@ def receipts_apply_due(*, batch: int = BATCH, max_batches: int = 20) -> int:
     applied = 0
     failed: set[int] = set()
     for _ in range(max_batches):
-        with transaction.atomic():
-            ids = list(
-                Receipt.objects.select_for_update(skip_locked=True)
-                .filter(applied_at__isnull=True)
-                .exclude(pk__in=failed)
-                .order_by("received_at", "id")
-                .values_list("id", flat=True)[:batch]
-            )
+        ids: list[int] = []
+        try:
+            with transaction.atomic():  # claim and apply in one transaction, no savepoint
+                ids = list(
+                    Receipt.objects.select_for_update(skip_locked=True)
+                    .filter(applied_at__isnull=True)
+                    .exclude(pk__in=failed)
+                    .order_by("received_at", "id")
+                    .values_list("id", flat=True)[:batch]
+                )
+                applied += len(_Batch(ids).apply()) if ids else 0
+        except Exception:
             if not ids:
-                break
-            applied += len(_apply_claimed(ids, failed))
+                raise
+            logger.warning("receipt batch failed; applying one by one", exc_info=True)
+            applied += len(_one_by_one(ids, failed))
         if len(ids) < batch:
             break
     return applied
 
 
-def _apply_claimed(ids: list[int], failed: set[int]) -> dict[int, str]:
-    try:
-        with transaction.atomic():
-            return _Batch(ids).apply()
-    except Exception:
-        logger.warning("receipt batch failed; applying one by one", exc_info=True)
+def _one_by_one(ids: list[int], failed: set[int]) -> dict[int, str]:
     outcomes: dict[int, str] = {}
     for receipt_id in ids:
         try:

@@ -10,6 +10,7 @@ the worker calls them; `-s` prints statements and thread CPU per task.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 
@@ -69,6 +70,9 @@ class Pipeline:
             for q in queries.captured_queries
         )
         self.runs[name] += 1
+        if os.environ.get("BUDGET_SQL"):  # -s: every statement of every task, to find waste
+            for q in queries.captured_queries:
+                print(f"{name}: {q['sql'][:160]}")
         return result
 
     def pump(self) -> None:
