@@ -100,6 +100,22 @@ class Pipeline:
         self.run("customs.tasks.receipts_due", customs_tasks.receipts_due)
         self.pump()
 
+    def push_all(self, order_nos: set[str], count: int) -> None:
+        """The next `count` receipts of these orders, applied by one receipts task (pushes
+        that arrived while it was queued)."""
+        rows: list[dict] = []
+        deadline = time.monotonic() + 60
+        while len(rows) < count and time.monotonic() < deadline:
+            answer = get_transport().fetch_receipts(authority="customs", after=self.cursor)
+            self.cursor = answer["next"]
+            rows += [r for r in answer["receipts"] if r["orderNo"] in order_nos]
+            time.sleep(0.02)
+        assert len(rows) == count, rows
+        with transaction.atomic():  # the web side: not counted
+            assert customs_services.receipts_record(receipts=rows, source="push")
+        self.run("customs.tasks.receipts_due", customs_tasks.receipts_due)
+        self.pump()
+
     def report(self) -> str:
         return "\n".join(
             f"{name}: {self.runs[name]} runs, {self.statements[name]} statements, "
@@ -128,3 +144,35 @@ def test_one_orders_filing_receipts_and_listener_stay_within_their_statement_bud
     assert pipeline.runs["marketplace.tasks.clearance_changed"] == 0
     for name, budget in BUDGET.items():
         assert pipeline.statements[name] <= budget, pipeline.report()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_orders_moving_together_share_the_backend_tasks_and_their_statements(
+    world, client, sandbox, monkeypatch
+):
+    """Saturation in miniature (issue #19): N orders reach each stage together, as they do
+    when the coalesced tasks fall behind the order rate. The backend then runs the same six
+    tasks whatever N (filing: orders and waybills, payments, inventory lists; receipts: one
+    batch per stage), so tasks per order are 6 / N, and its statements per order fall too."""
+    counts = {}
+    for n in (1, 8):
+        pipeline = Pipeline(monkeypatch)
+        orders = [place(world, (world.paste, 1))[0] for _ in range(n)]
+        numbers = {o.number for o in orders}
+        pipeline.pump()  # one filing task for every order and waybill
+        pipeline.push_all(numbers, 4 * n)
+        for order in orders:
+            pay(client, order)
+        pipeline.pump()  # one for every payment
+        pipeline.push_all(numbers, 2 * n)  # the inventory lists are declared, then filed
+        pipeline.push_all(numbers, 4 * n)  # released
+        assert set(Order.objects.filter(number__in=numbers).values_list("state", flat=True)) == {
+            "released"
+        }
+        runs = sum(pipeline.runs.values())
+        statements = sum(pipeline.statements.values())
+        counts[n] = (runs, statements / n)
+        print(f"\n{n} orders together: {runs} tasks, {statements / n:.1f} statements per order")
+        print(pipeline.report())
+    assert counts[1][0] == counts[8][0] == 6, counts  # tasks per order: 6, then 0.75
+    assert counts[8][1] < 0.7 * counts[1][1], counts  # statements per order fall
