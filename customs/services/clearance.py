@@ -47,7 +47,7 @@ def _pending_inline() -> list[str]:
     list whose callback is gone (run, or discarded by a rollback) is replaced."""
     conn = transaction.get_connection()
     pending = getattr(conn, "_bondport_inline_announced", None)
-    if pending is not None and any(item[1] is pending.flush for item in conn.run_on_commit):
+    if pending is not None and any(item[1] == pending.flush for item in conn.run_on_commit):
         return pending
     pending = _Announced()
     conn._bondport_inline_announced = pending
