@@ -757,7 +757,8 @@ def main() -> None:
             "overload_window": 25,
             "drain": 45,
         }.items():
-            if getattr(args, key) == parser.get_default(key):
+            flag = "--" + key.replace("_", "-")
+            if not any(a == flag or a.startswith(flag + "=") for a in sys.argv[1:]):
                 setattr(args, key, value)
         if args.only == parser.get_default("only"):
             args.only = "closed,overload"
