@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format migrate seed venv npm proof-nodes bench bench-pipeline bench-inprocess bench-scaling bench-ledger bench-customs bench-dashboard clean help
+.PHONY: run test lint format migrate seed venv npm proof-nodes bench bench-pipeline bench-quick bench-inprocess bench-scaling bench-ledger bench-customs bench-dashboard clean help
 
 help:
 	@echo "make run    - install, migrate, seed demo data, start web + worker + beat + sandboxes"
@@ -75,8 +75,14 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	touch $(BENCH_STAMP)
 
+# Also runs the closed loop on the baseline commit 59a9a3f (a git worktree under
+# var/bench-old, its own database <BENCH_PIPELINE_DB>_old) and the overload at 2x the peak.
 bench-pipeline: $(BENCH_STAMP)
 	$(PY) bench/pipeline/run.py $(BENCH_ARGS)
+
+# A few minutes: baseline and this tree, closed loop and overload, short windows.
+bench-quick: $(BENCH_STAMP)
+	$(PY) bench/pipeline/run.py --quick $(BENCH_ARGS)
 
 # Runs on the database bench-pipeline leaves behind (seeded shoppers and stock).
 bench-inprocess: $(BENCH_STAMP)

@@ -429,8 +429,18 @@ CUSTOMS_MAX_RETRIES = env.int("CUSTOMS_MAX_RETRIES", default=8)
 CUSTOMS_RETRY_BASE_SECONDS = env.float("CUSTOMS_RETRY_BASE_SECONDS", default=2.0)
 CUSTOMS_RETRY_BACKOFF_MAX = env.int("CUSTOMS_RETRY_BACKOFF_MAX", default=300)
 # Celery task names sent (kwargs order_no, state) when an order's clearance changes.
-CUSTOMS_CLEARANCE_LISTENERS = env.list(
-    "CUSTOMS_CLEARANCE_LISTENERS", default=["marketplace.tasks.clearance_changed"]
+# Empty by default: the marketplace listens inline (next setting). Set it to
+# marketplace.tasks.clearance_changed (and the next one to "") for a task per change.
+CUSTOMS_CLEARANCE_LISTENERS = env.list("CUSTOMS_CLEARANCE_LISTENERS", default=[])
+# A coalesced task (filing, receipts) started less than this many seconds ago: the next one is
+# sent with a countdown to the end of it, so work arriving meanwhile shares one task (issue #19;
+# at most one such task per linger, no delay when the pipeline is quiet). 0: off.
+TASK_COALESCE_LINGER_SECONDS = env.float("TASK_COALESCE_LINGER_SECONDS", default=0.25)
+# Dotted callables (keyword `order_nos`) called in-process once each transaction that changed
+# clearances commits, with all their orders: no task per change (issue #19).
+CUSTOMS_CLEARANCE_INLINE_LISTENERS = env.list(
+    "CUSTOMS_CLEARANCE_INLINE_LISTENERS",
+    default=["marketplace.services.clearance.orders_sync_clearance"],
 )
 # Platform pre-check (ex-ante and three-order comparison) before anything is filed.
 CUSTOMS_PRECHECK = env.bool("CUSTOMS_PRECHECK", default=True)

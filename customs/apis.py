@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.callbacks import CallbackRefused, CallbackRejected
-from config.tasks import send_on_commit
+from config.tasks import send_coalesced_on_commit
 from customs import selectors, services
 from customs.gateway import get_transport
 
@@ -54,10 +54,11 @@ class ReceiptPushApi(APIView):
             raise CallbackRejected.because("malformed") from None
         with transaction.atomic():
             new_ids = services.receipts_record(receipts=rows, source="push")
-            # One task for the whole push (applied in the order they came): a task per receipt
-            # cost a quarter of the receipts worker's CPU in Celery overhead (bench/README.md).
+            # One coalesced task takes every receipt due (in the order they came): while one
+            # waits in the queue, later pushes send none (issue #19; a task per push before,
+            # a task per receipt before that: bench/README.md).
             if new_ids:
-                send_on_commit("customs.tasks.receipts_process", args=(new_ids,))
+                send_coalesced_on_commit("customs.tasks.receipts_due")
         return Response({"recorded": len(new_ids), "received": len(rows)})
 
 

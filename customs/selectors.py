@@ -130,6 +130,34 @@ def clearance_change(order_no: str, *, filed_states: Iterable[str]) -> Clearance
     return ClearanceChange(order_no=order_no, state=state, reason=reason, filed_at=filed_at)
 
 
+def clearance_changes(
+    order_nos: Iterable[str], *, filed_states: Iterable[str]
+) -> dict[str, ClearanceChange]:
+    """clearance_change for many orders in one statement (the inline listener's batch)."""
+    filed = (
+        Declaration.objects.filter(
+            order_no=OuterRef("order_no"),
+            kind="order",
+            authority="customs",
+            state__in=list(filed_states),
+        )
+        .order_by("created_at", "id")
+        .annotate(
+            stamp=Coalesce("sent_at", OuterRef("state_changed_at"), output_field=DateTimeField())
+        )
+        .values("stamp")[:1]
+    )
+    rows = (
+        OrderClearance.objects.filter(order_no__in=list(order_nos))
+        .annotate(filed_at=Subquery(filed))
+        .values_list("order_no", "state", "reason", "filed_at")
+    )
+    return {
+        order_no: ClearanceChange(order_no=order_no, state=state, reason=reason, filed_at=filed_at)
+        for order_no, state, reason, filed_at in rows
+    }
+
+
 VIEW_FIELDS = ["kind", "authority", "state", "return_status", "return_info", "last_error",
                "sent_at", "state_changed_at", "needs_staff_at", "needs_staff_reason"]  # fmt: skip
 

@@ -55,6 +55,14 @@ def receipts_process(receipt_ids: list[int]) -> int:
     return len(receipt_ids)
 
 
+@shared_task(name="customs.tasks.receipts_due", **DURABLE)
+def receipts_due() -> int:
+    """Coalesced (config.tasks.send_coalesced_on_commit): every receipt not yet applied, in
+    batches of 100 per transaction; at saturation many pushes share one task."""
+    coalesced_task_started("customs.tasks.receipts_due")
+    return services.receipts_apply_due()
+
+
 @shared_task(bind=True, name="customs.tasks.receipts_poll", **DURABLE)
 def receipts_poll(self) -> int:
     applied = 0

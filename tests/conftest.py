@@ -42,11 +42,12 @@ def _fresh_caches() -> Iterator[None]:
     """Each test starts with an empty per-process reference cache (config/refcache.py): rows
     a previous test cached were rolled back or flushed with its database."""
     from config import refcache
-    from config.tasks import coalesced_task_started
+    from config.tasks import coalesced_forget
 
     refcache.forget()
     # A push another test queued (and no worker took) must not swallow this test's nudge.
-    coalesced_task_started("customs.tasks.declarations_push")
+    coalesced_forget("customs.tasks.declarations_push")
+    coalesced_forget("customs.tasks.receipts_due")
     yield
     refcache.forget()
 

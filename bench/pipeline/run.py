@@ -36,6 +36,7 @@ from bench.pipeline.stack import (
     DB_NAME,
     PG,
     REDIS,
+    REDIS_DBS,
     VAR,
     WEB_PORT,
     Layout,
@@ -77,7 +78,7 @@ def fresh_database() -> None:
 def flush_redis() -> None:
     import redis
 
-    for n in (6, 7):  # our own DB numbers only
+    for n in REDIS_DBS:  # our own DB numbers only
         redis.Redis.from_url(f"{REDIS}/{n}").flushdb()
 
 
@@ -385,6 +386,119 @@ def profile_summary(path: Path, top: int = 25) -> list[tuple[float, str]]:
     return [(round(100 * n / total, 1), frame) for frame, n in ranked]
 
 
+# --- headline figures --------------------------------------------------------------------------
+def _ours(role: str) -> bool:
+    """Our own processes: web, Celery workers, beat (not the sandboxes, PostgreSQL, Redis or
+    the load generator)."""
+    return role == "web" or role == "beat" or role.startswith("worker-")
+
+
+def headline(f: dict) -> dict:
+    """The issue's per-order figures over our processes (web, workers, beat)."""
+    cpu = sum(v["cpu_ms_per_order"] or 0 for k, v in f["cpu"].items() if _ours(k))
+    sql = sum(v or 0 for k, v in f["sql_queries_per_order"].items() if _ours(k))
+    tasks = sum(
+        u["per_order"]
+        for k, u in f.get("units", {}).items()
+        if k.startswith("worker-") and " task " in k
+    )
+    pg = f["cpu"].get("postgres (our backends)", {}).get("cpu_ms_per_order") or 0
+    return {
+        "cpu_ms_per_order": round(cpu, 1),
+        "cpu_ms_per_order_with_postgres": round(cpu + pg, 1),
+        "sql_per_order": round(sql, 1),
+        "tasks_per_order": round(tasks, 2),
+    }
+
+
+REFUSED_MARKS = (":503", ":429")
+
+
+def overload_figures(f: dict, closed: dict | None) -> dict:
+    """Refused (503/429 at any stage, h19b's admission control) apart from real errors."""
+    refused = {k: n for k, n in f["errors"].items() if any(m in k for m in REFUSED_MARKS)}
+    capped = f["errors"].get("cap_reached", 0)
+    other = {k: n for k, n in f["errors"].items() if k not in refused and k != "cap_reached"}
+    peak = (closed or {}).get("orders_per_s")
+    return {
+        "closed_peak_orders_per_s": peak,
+        "overload_ratio": round(f["orders_per_s"] / peak, 3) if peak else None,
+        "refused": sum(refused.values()),
+        "refused_by_kind": refused,
+        "not_started_cap_reached": capped,
+        "errors_not_refused": other,
+    }
+
+
+# --- the baseline commit, same run ---------------------------------------------------------
+OLD_DIR = BASE / "var" / "bench-old"
+
+
+def old_worktree(commit: str) -> Path:
+    """A git worktree of the baseline commit (created once), with today's bench harness copied
+    over its own (the harness is not the code under test: bench/pipeline did not change
+    between the baseline and this round's start, only its knobs)."""
+    path = OLD_DIR / commit
+    if not (path / "manage.py").exists():
+        OLD_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "worktree", "prune"], cwd=BASE, check=False)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "--force", str(path), commit],
+            cwd=BASE,
+            check=True,
+        )
+    target = path / "bench" / "pipeline"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(
+        BASE / "bench" / "pipeline", target, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return path
+
+
+def old_run(args, commit: str) -> dict:
+    """The closed loop on the baseline commit: its own worktree and database, the same
+    PostgreSQL and Redis server, seed, shoppers, ports and layout; this venv (the baseline's
+    dependencies are a subset of today's)."""
+    path = old_worktree(commit)
+    out = VAR.parent / f"bench-old-{commit}.json"
+    out.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "BENCH_VAR": str(VAR.parent / f"bench-old-run-{commit}"),
+        "BENCH_PIPELINE_DB": f"{DB_NAME}_old",
+    }
+    for key in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE"):
+        env.pop(key, None)
+    cmd = [
+        sys.executable,
+        str(path / "bench" / "pipeline" / "run.py"),
+        "--only",
+        "closed",
+        "--no-old",
+        "--no-save",
+        "--json-out",
+        str(out),
+        *args.passthrough,
+    ]
+    print(f"[old {commit}] closed loop on the baseline commit ({path})")
+    subprocess.run(cmd, cwd=path, env=env, check=True)
+    return json.loads(out.read_text())["closed"]
+
+
+def compare(new: dict, old: dict, commit: str) -> dict:
+    ratio = lambda a, b: round(a / b, 2) if a and b else None  # noqa: E731
+    return {
+        "old_commit": commit,
+        "old_commit_orders_per_s": old["orders_per_s"],
+        "ratio_vs_old": ratio(new["orders_per_s"], old["orders_per_s"]),
+        "old_cpu_ms_per_order": old["cpu_ms_per_order"],
+        "cpu_ratio_vs_old": ratio(new["cpu_ms_per_order"], old["cpu_ms_per_order"]),
+        "old_sql_per_order": old["sql_per_order"],
+        "old_tasks_per_order": old["tasks_per_order"],
+        "old_load_average": f"{old['load_average_start']} -> {old['load_average_end']}",
+    }
+
+
 # --- one measured run ------------------------------------------------------------------------
 def measure(
     name: str,
@@ -504,6 +618,19 @@ def save(parts: dict) -> None:
             "oversold": closed["integrity"]["oversold"],
             "config": closed["config"],
         }
+        for key in (
+            "old_commit",
+            "old_commit_orders_per_s",
+            "ratio_vs_old",
+            "cpu_ms_per_order",
+            "cpu_ms_per_order_with_postgres",
+            "sql_per_order",
+            "tasks_per_order",
+        ):
+            if key in closed:
+                result[key] = closed[key]
+    if result.get("overload"):
+        result["overload_ratio"] = result["overload"].get("overload_ratio")
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     report.chart({k: result[k] for k in ("closed", "rate") if k in result}, CHART)
 
@@ -542,6 +669,11 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
         plan_path = VAR / "plan.json"
         plan_path.write_text(json.dumps(plan))
         for name, mode, extra, title, warmup, window in runs:
+            if name == "overload":  # offered at a multiple of the capacity just measured
+                peak = results.get("closed", {}).get("orders_per_s") or args.rate
+                offered = round(args.overload_factor * peak, 2)
+                extra = ["--rate", str(offered), "--cap", "4000", *extra]
+                title = f"overload: {offered:g} orders/s offered ({args.overload_factor:g}x {peak})"
             figures = measure(
                 name,
                 stack,
@@ -554,6 +686,10 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
                 title=title,
             )
             figures["config"] = layout.describe() | {"shoppers": len(plan["shoppers"])}
+            if mode != "storefront":
+                figures |= headline(figures)
+            if name == "overload":
+                figures |= overload_figures(figures, results.get("closed"))
             if mode != "storefront":
                 figures["integrity"] = integrity(drain_seconds=args.drain)
                 connections.close_all()
@@ -599,8 +735,45 @@ def main() -> None:
     parser.add_argument("--prefetch", type=int, default=4, help="CELERY_PREFETCH")
     parser.add_argument("--poll", type=float, default=1.0, help="order state poll, seconds")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few minutes: 200 shoppers, 8 s warm-up, 25 s windows, closed + overload + old",
+    )
+    parser.add_argument("--old-commit", default="59a9a3f", help="baseline run in the same run")
+    parser.add_argument("--no-old", action="store_true", help="skip the baseline commit's run")
+    parser.add_argument(
+        "--overload-factor", type=float, default=2.0, help="overload: offered x closed peak"
+    )
+    parser.add_argument("--overload-window", type=float, default=60)
+    parser.add_argument("--json-out", help="also write this run's parts to this file")
     parser.add_argument("--profile", action="store_true", help="py-spy each process group")
     args = parser.parse_args()
+    if args.quick:  # shorter defaults; what is given explicitly stays
+        for key, value in {
+            "shoppers": 200,
+            "warmup": 8,
+            "window": 25,
+            "overload_window": 25,
+            "drain": 45,
+        }.items():
+            flag = "--" + key.replace("_", "-")
+            if not any(a == flag or a.startswith(flag + "=") for a in sys.argv[1:]):
+                setattr(args, key, value)
+        if args.only == parser.get_default("only"):
+            args.only = "closed,overload"
+    elif args.only == parser.get_default("only"):
+        args.only = "closed,overload,rate,storefront"
+    args.passthrough = [
+        *("--users", str(args.users), "--warmup", str(args.warmup)),
+        *("--window", str(args.window), "--drain", str(args.drain)),
+        *("--shoppers", str(args.shoppers), "--kiosks", str(args.kiosks)),
+        *("--web-workers", str(args.web_workers), "--web-threads", str(args.web_threads)),
+        *("--filing", str(args.filing), "--receipts", str(args.receipts)),
+        *("--default", str(args.default), "--combined", str(args.combined)),
+        *("--sync-commit", args.sync_commit, "--prefetch", str(args.prefetch)),
+        *("--poll", str(args.poll)),
+    ]
     only = set(args.only.split(","))
     layout = Layout(
         web_workers=args.web_workers,
@@ -626,6 +799,17 @@ def main() -> None:
                 f"closed loop, {args.users} virtual shoppers",
                 args.warmup,
                 args.window,
+            )
+        )
+    if "overload" in only:
+        runs.append(
+            (
+                "overload",
+                "rate",
+                poll,  # the rate is set from the closed loop's figure when it runs
+                "overload",
+                args.warmup,
+                args.overload_window,
             )
         )
     if "rate" in only:
@@ -667,8 +851,27 @@ def main() -> None:
     }
     print(f"{header['machine']}, load average {header['load_average_at_start']}")
     parts: dict = {}
+    old = None
+    if "closed" in only and not args.no_old:  # the baseline first, then this tree, same run
+        old = old_run(args, args.old_commit)
+        old.pop("timeline", None)
+        parts["old_closed"] = old
     if runs:
         parts |= stack_run(layout, args, runs)
+    if old and "closed" in parts:
+        parts["closed"] |= compare(parts["closed"], old, args.old_commit)
+        print(
+            f"baseline {args.old_commit}: {old['orders_per_s']} orders/s,"
+            f" {old['cpu_ms_per_order']} CPU-ms, {old['sql_per_order']} SQL,"
+            f" {old['tasks_per_order']} tasks per order (load {old['load_average_start']}"
+            f" -> {old['load_average_end']})\n"
+            f"this tree: {parts['closed']['orders_per_s']} orders/s,"
+            f" {parts['closed']['cpu_ms_per_order']} CPU-ms,"
+            f" {parts['closed']['sql_per_order']} SQL,"
+            f" {parts['closed']['tasks_per_order']} tasks per order\n"
+            f"ratio orders/s new/old: {parts['closed']['ratio_vs_old']},"
+            f" CPU per order new/old: {parts['closed']['cpu_ratio_vs_old']}"
+        )
     if "scaling" in only:
         scaling = []
         for n in (1, 2, 4):
@@ -708,6 +911,8 @@ def main() -> None:
             )
         parts["worker_scaling"] = scaling
     parts = {k: v | {"header": header} if isinstance(v, dict) else v for k, v in parts.items()}
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(parts, indent=2, ensure_ascii=False) + "\n")
     if not args.no_save:
         save(parts)
         print(f"wrote {RESULTS.relative_to(BASE)} and {CHART.relative_to(BASE)}")

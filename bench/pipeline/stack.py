@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BASE = Path(__file__).resolve().parents[2]
-VAR = BASE / "var" / "bench-pipeline"
+VAR = Path(os.environ.get("BENCH_VAR") or BASE / "var" / "bench-pipeline")
 PROBE = Path(__file__).resolve().parent / "probe"
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_PIPELINE_DB", "bondport_bench_pipeline")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+# Broker and cache DB numbers on that server (FLUSHDB on these two only at each start).
+REDIS_DBS = tuple(int(n) for n in os.environ.get("BENCH_REDIS_DBS", "6,7").split(","))
 WEB_PORT = int(os.environ.get("BENCH_WEB_PORT", "8801"))
 SANDBOX_PORT = int(os.environ.get("BENCH_SANDBOX_PORT", "8811"))
 
@@ -54,8 +56,8 @@ def environment(layout: Layout) -> dict:
     site = f"http://127.0.0.1:{WEB_PORT}"
     return {
         "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "CELERY_BROKER_URL": f"{REDIS}/6",
-        "CACHE_URL": f"{REDIS}/7",
+        "CELERY_BROKER_URL": f"{REDIS}/{REDIS_DBS[0]}",
+        "CACHE_URL": f"{REDIS}/{REDIS_DBS[1]}",
         "SECRET_KEY": "bench-only-secret-key-0123456789-0123456789-0123456789",
         "FIELD_ENCRYPTION_KEY": "bench-only-field-encryption-key-0123456789abcdef",
         "CUSTOMS_GATEWAY_SECRET": "bench-only-customs-secret",

@@ -21,6 +21,7 @@ from customs.services.inspection import (
 from customs.services.receipts import (
     receipt_apply,
     receipts_apply,
+    receipts_apply_due,
     receipts_apply_pending,
     receipts_poll,
     receipts_record,
@@ -48,6 +49,7 @@ __all__ = [
     "order_precheck",
     "receipt_apply",
     "receipts_apply",
+    "receipts_apply_due",
     "receipts_apply_pending",
     "receipts_poll",
     "receipts_record",

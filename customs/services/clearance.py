@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from config.errors import DomainError
 from config.tasks import send_on_commit
@@ -24,9 +25,45 @@ S = Declaration.State
 
 
 def _announce(order_no: str, state: str) -> None:
-    """Tell the listeners after commit; a lost message is caught by their own sweep."""
+    """Tell the listeners after commit; a lost message is caught by their own sweep.
+
+    Task listeners (CUSTOMS_CLEARANCE_LISTENERS) get one message per change. Inline listeners
+    (CUSTOMS_CLEARANCE_INLINE_LISTENERS, dotted callables taking `order_nos`) are called once
+    per committed transaction, in this process, with every order whose clearance changed in
+    it: a batch of receipts announces its orders in one call and no task at all. An inline
+    listener that raises is logged; its own sweep catches up, as for a lost message."""
     for name in settings.CUSTOMS_CLEARANCE_LISTENERS:
         send_on_commit(name, kwargs={"order_no": order_no, "state": state})
+    if not settings.CUSTOMS_CLEARANCE_INLINE_LISTENERS:
+        return
+    if transaction.get_connection().in_atomic_block:
+        _pending_inline().append(order_no)
+    else:  # autocommit: already committed
+        _Announced([order_no]).flush()
+
+
+def _pending_inline() -> list[str]:
+    """The order numbers this transaction announces inline, called on its commit. A pending
+    list whose callback is gone (run, or discarded by a rollback) is replaced."""
+    conn = transaction.get_connection()
+    pending = getattr(conn, "_bondport_inline_announced", None)
+    if pending is not None and any(item[1] == pending.flush for item in conn.run_on_commit):
+        return pending
+    pending = _Announced()
+    conn._bondport_inline_announced = pending
+    transaction.on_commit(pending.flush)
+    return pending
+
+
+class _Announced(list):
+    def flush(self) -> None:
+        order_nos = list(dict.fromkeys(self))
+        self.clear()
+        for path in settings.CUSTOMS_CLEARANCE_INLINE_LISTENERS:
+            try:
+                import_string(path)(order_nos=order_nos)
+            except Exception:  # the listener's sweep applies what this call did not
+                logger.exception("inline clearance listener %s failed", path)
 
 
 def clearance_transition(*, clearance: OrderClearance, to: str, reason: str = "") -> bool:

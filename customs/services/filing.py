@@ -147,8 +147,9 @@ def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> No
         return
     message.xml = masked.decode()
     message.record_count = len(batch)
-    message.save()
-    Declaration.objects.filter(pk__in=[d.pk for d in batch]).update(message=message)
+    with transaction.atomic():  # one commit for the message and its link (issue #19)
+        message.save()
+        Declaration.objects.filter(pk__in=[d.pk for d in batch]).update(message=message)
     try:
         result = get_transport().send(
             authority=authority,
@@ -166,11 +167,13 @@ def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> No
     except GatewayUnavailable as exc:
         GatewayMessage.objects.filter(pk=message.pk).update(error=str(exc)[:500])
         raise
-    GatewayMessage.objects.filter(pk=message.pk).update(
-        http_status=result.http_status, response=str(result.body)[:4000]
-    )
+    with transaction.atomic():  # the answer and the batch marked sent: one commit
+        GatewayMessage.objects.filter(pk=message.pk).update(
+            http_status=result.http_status, response=str(result.body)[:4000]
+        )
+        _confirm_sent(batch)
+    _record_answers(batch, authority=authority, body=result.body)
     report.messages += 1
-    _confirm_sent(batch, authority=authority, body=result.body)
     report.sent += len(batch)
 
 
@@ -178,7 +181,7 @@ def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> No
 TO_SENT = [state for state in RANK if declaration_may_move(state, S.SENT)]
 
 
-def _confirm_sent(batch, *, authority: str, body: dict) -> None:
+def _confirm_sent(batch) -> None:
     """The whole batch in one conditional UPDATE. Moving to SENT needs no re-derivation of the
     clearance: a pending declaration counts as a sent one there, and a blocked one has already
     rejected its order for good."""
@@ -194,14 +197,19 @@ def _confirm_sent(batch, *, authority: str, body: dict) -> None:
             When(state__in=TO_SENT, then=Value(now)), default=F("state_changed_at")
         ),
     )
-    # The synchronous answer per record (2 declaring, or an immediate refusal) is a receipt.
+
+
+def _record_answers(batch, *, authority: str, body: dict) -> None:
+    """The synchronous answer per record (2 declaring, or an immediate refusal) is a receipt."""
     rows = [
         {**row, "authority": authority, "guid": f"resp-{row['declGuid']}-{row['returnStatus']}"}
         for row in body.get("records", [])
         if row.get("declGuid")
     ]
     sent = {d.guid: d.pk for d in batch}
-    receipts_apply(receipt_ids=receipts_record(receipts=rows, source="response", sent=sent))
+    with transaction.atomic():  # one commit for the lookup and the insert
+        ids = receipts_record(receipts=rows, source="response", sent=sent)
+    receipts_apply(receipt_ids=ids)
 
 
 def _reject(batch, reason: str) -> None:

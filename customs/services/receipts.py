@@ -335,6 +335,49 @@ def _return_approved(decl: Declaration) -> None:
     return_approved(declaration=decl)
 
 
+def receipts_apply_due(*, batch: int = BATCH, max_batches: int = 20) -> int:
+    """Every receipt not yet applied, oldest first, `batch` per transaction (the coalesced
+    `receipts_due` task: pushes that arrive while one is queued add no task). Each batch is
+    claimed with FOR UPDATE SKIP LOCKED, so a second worker takes the next receipts instead of
+    waiting for these; a batch that fails is applied one by one, and a receipt that still
+    fails is left for the sweep (and skipped for the rest of this run). Returns how many were
+    applied now."""
+    applied = 0
+    failed: set[int] = set()
+    for _ in range(max_batches):
+        ids: list[int] = []
+        try:
+            with transaction.atomic():  # claim and apply in one transaction, no savepoint
+                ids = list(
+                    Receipt.objects.select_for_update(skip_locked=True)
+                    .filter(applied_at__isnull=True)
+                    .exclude(pk__in=failed)
+                    .order_by("received_at", "id")
+                    .values_list("id", flat=True)[:batch]
+                )
+                applied += len(_Batch(ids).apply()) if ids else 0
+        except Exception:
+            if not ids:
+                raise
+            logger.warning("receipt batch failed; applying one by one", exc_info=True)
+            applied += len(_one_by_one(ids, failed))
+        if len(ids) < batch:
+            break
+    return applied
+
+
+def _one_by_one(ids: list[int], failed: set[int]) -> dict[int, str]:
+    outcomes: dict[int, str] = {}
+    for receipt_id in ids:
+        try:
+            with transaction.atomic():
+                outcomes.update(_Batch([receipt_id]).apply())
+        except Exception:
+            logger.exception("receipt %s failed; left for the sweep", receipt_id)
+            failed.add(receipt_id)
+    return outcomes
+
+
 def receipts_apply_pending(*, limit: int = 500) -> int:
     ids = list(
         Receipt.objects.filter(applied_at__isnull=True)

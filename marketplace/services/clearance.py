@@ -26,7 +26,6 @@ def order_sync_clearance(*, order_no: str) -> Order | None:
     status = customs_selectors.clearance_change(order_no, filed_states=FILED)
     if status is None:
         return None
-    notify = False
     with transaction.atomic():
         orders = Order.objects.select_for_update(of=("self",)).filter(number=order_no)
         if status.state == "released":
@@ -34,42 +33,92 @@ def order_sync_clearance(*, order_no: str) -> Order | None:
         order = orders.first()
         if order is None:
             return None
-        fields = []
-        if order.clearance_state != status.state:
-            order.clearance_state = status.state
-            fields.append("clearance_state")
-        if status.filed_at and order.filed_at is None:
-            order.filed_at = status.filed_at
-            fields.append("filed_at")
-        actor = "customs"
-        # A transition saves these fields in its own UPDATE.
-        if status.state == "held" and order.state == S.PAID:
-            order_transition(
-                order=order, to=S.HELD, actor=actor, note=status.reason, fields=tuple(fields)
-            )
-        elif status.state == "released" and order.state in (S.PAID, S.HELD):
-            order_transition(
-                order=order, to=S.RELEASED, actor=actor, note=status.reason, fields=tuple(fields)
-            )
-            notify = True
-        else:
-            if fields:
-                order.save(update_fields=fields)
-            if status.state == "rejected" and order.state in (S.PLACED, S.PAID, S.HELD):
-                _reject(order, status.reason)
-            elif status.state == "returned" and order.state in (
-                S.RELEASED,
-                S.DISPATCHED,
-                S.DELIVERED,
-            ):
-                from marketplace.services.returns import order_returned
-
-                order_returned(order=order, note=status.reason)
+        notify = _apply(order, status)
     if notify:
         from marketplace.services.notifications import notify_released
 
         notify_released(order)
     return order
+
+
+def _apply(order: Order, status) -> bool:
+    """The clearance's state on the locked order; True when the shopper is to be told."""
+    fields = []
+    if order.clearance_state != status.state:
+        order.clearance_state = status.state
+        fields.append("clearance_state")
+    if status.filed_at and order.filed_at is None:
+        order.filed_at = status.filed_at
+        fields.append("filed_at")
+    actor = "customs"
+    # A transition saves these fields in its own UPDATE.
+    if status.state == "held" and order.state == S.PAID:
+        order_transition(
+            order=order, to=S.HELD, actor=actor, note=status.reason, fields=tuple(fields)
+        )
+    elif status.state == "released" and order.state in (S.PAID, S.HELD):
+        order_transition(
+            order=order, to=S.RELEASED, actor=actor, note=status.reason, fields=tuple(fields)
+        )
+        return True
+    else:
+        if fields:
+            order.save(update_fields=fields)
+        if status.state == "rejected" and order.state in (S.PLACED, S.PAID, S.HELD):
+            _reject(order, status.reason)
+        elif status.state == "returned" and order.state in (
+            S.RELEASED,
+            S.DISPATCHED,
+            S.DELIVERED,
+        ):
+            from marketplace.services.returns import order_returned
+
+            order_returned(order=order, note=status.reason)
+    return False
+
+
+def _orders_sync_together(order_nos: list[str]) -> int:
+    """Many orders in one transaction: their clearances in one statement, the orders locked
+    in one (by id, the order every batch takes them in), one commit."""
+    statuses = customs_selectors.clearance_changes(order_nos, filed_states=FILED)
+    told = []
+    with transaction.atomic():
+        orders = (
+            Order.objects.select_for_update(of=("self",))
+            .filter(number__in=list(statuses))
+            .select_related("shopper__user")
+            .order_by("pk")
+        )
+        for order in orders:
+            if _apply(order, statuses[order.number]):
+                told.append(order)
+    if told:
+        from marketplace.services.notifications import notify_released
+
+        for order in told:
+            notify_released(order)
+    return len(statuses)
+
+
+def orders_sync_clearance(*, order_nos: list[str]) -> int:
+    """The inline listener (CUSTOMS_CLEARANCE_INLINE_LISTENERS): called once the transaction
+    that changed these orders' clearances committed, in the process that changed them.
+    Several orders are synced in one transaction; if that fails, one by one, and one order's
+    failure holds back no other (the sweep retries it). Returns how many were synced."""
+    if len(order_nos) > 1:
+        try:
+            return _orders_sync_together(order_nos)
+        except Exception:
+            logger.warning("clearance sync of %s orders together failed", len(order_nos))
+    synced = 0
+    for order_no in order_nos:
+        try:
+            order_sync_clearance(order_no=order_no)
+        except Exception:
+            logger.exception("inline clearance sync of %s failed; the sweep retries", order_no)
+        else:
+            synced += 1
+    return synced
 
 
 def _reject(order: Order, reason: str) -> None:

@@ -191,7 +191,7 @@ def test_a_pushed_batch_is_one_task_applied_in_arrival_order(zone, client, monke
     from customs import apis, tasks
 
     sent = []
-    monkeypatch.setattr(apis, "send_on_commit", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(apis, "send_coalesced_on_commit", sent.append)
     _order, inventory = _declared(zone)
     rows = [
         {"guid": f"B{status}", "declGuid": inventory.guid, "orderNo": inventory.order_no,
@@ -200,9 +200,8 @@ def test_a_pushed_batch_is_one_task_applied_in_arrival_order(zone, client, monke
     ]  # fmt: skip
     response = _post(client, json.dumps({"receipts": rows}).encode())
     assert response.status_code == 200 and response.json()["recorded"] == 2
-    [(name, (ids,))] = sent
-    assert name == "customs.tasks.receipts_process" and len(ids) == 2
-    assert tasks.receipts_process(ids) == 2
+    assert sent == ["customs.tasks.receipts_due"]  # coalesced: takes every receipt due
+    assert tasks.receipts_due() == 2
     inventory.refresh_from_db()
     assert inventory.state == "concluded"  # 120 then 399, in that order
     assert not Receipt.objects.filter(applied_at__isnull=True).exists()
