@@ -147,6 +147,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "config.admission.AdmissionMiddleware",  # load shedding (503 + Retry-After), in-flight count
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -501,6 +502,9 @@ ORDER_PAGE_PANELS = env.list(
     "ORDER_PAGE_PANELS",
     default=["pickup.panels.pickup_panel", "dispatch.panels.dispatch_panel"],
 )
+# What other apps add to the order-status poll's answer once the order is released: dotted
+# paths to `extra(order_row: dict) -> dict` (the pickup code; marketplace cannot import pickup).
+ORDER_STATUS_EXTRAS = env.list("ORDER_STATUS_EXTRAS", default=["pickup.hooks.order_status_extra"])
 # How shoppers get text messages: a class with send(mobile=, text=); the demo prints them.
 SMS_SENDER = env.str("SMS_SENDER", default="marketplace.services.notifications.ConsoleSmsSender")
 # A clearance the sweep fails to apply is retried by every sweep (its progress mark waits
@@ -631,3 +635,36 @@ CELERY_BEAT_SCHEDULE |= {
 for _entry in CELERY_BEAT_SCHEDULE.values():
     if isinstance(_entry["schedule"], int | float):
         _entry.setdefault("options", {}).setdefault("expires", float(_entry["schedule"]))
+
+# --- The web edge under load (config/admission.py, marketplace/poll.py) ----------------------
+# Requests one web process serves at once before it answers 503 + Retry-After (0: no limit).
+# gunicorn's gthread worker runs WEB_THREADS at once, so this bites only with more threads.
+ADMISSION_MAX_IN_FLIGHT = env.int("ADMISSION_MAX_IN_FLIGHT", default=0)
+# Expensive POSTs (placing an order, starting a payment) admitted per second over all web nodes
+# (a one-second window in the shared cache); past it 503 + Retry-After before the view runs.
+ADMISSION_EXPENSIVE_RATE = env.int("ADMISSION_EXPENSIVE_RATE", default=0)
+ADMISSION_RETRY_AFTER_SECONDS = env.int("ADMISSION_RETRY_AFTER_SECONDS", default=2)
+# (path prefix, path suffix) of the expensive POSTs.
+ADMISSION_EXPENSIVE = [
+    ("/api/v1/orders/", "/place/"),
+    ("/api/v1/orders/", "/payment/"),
+    ("/api/v1/kiosk/walkin/", "/orders"),
+    ("/checkout/", "/"),
+    ("/orders/", "/pay/"),
+]
+# Never shed: callbacks (idempotent, cheap; refusing them only delays orders), health checks,
+# static files, the counter's kiosk where a person waits.
+ADMISSION_NEVER_SHED = [
+    "/payments/notify/",
+    "/api/v1/customs/receipts",
+    "/healthz",
+    "/static/",
+    "/api/v1/kiosk/pickups/",
+]
+# The order-status poll tells the shopper when to ask again (poll_after_ms, Retry-After): this
+# base while customs works, times (1 + POLL_LOAD_FACTOR x busy share of this process's
+# threads), at most POLL_MAX_MS.
+POLL_BASE_MS = env.int("POLL_BASE_MS", default=1000)
+POLL_MAX_MS = env.int("POLL_MAX_MS", default=10000)
+POLL_LOAD_FACTOR = env.float("POLL_LOAD_FACTOR", default=4.0)
+POLL_CAPACITY = env.int("POLL_CAPACITY", default=env.int("WEB_THREADS", default=4))
