@@ -92,6 +92,10 @@ def overloaded_response(request, reason: str) -> HttpResponse:
         response = HttpResponse(render_to_string("503.html", context), status=503)
     response["Retry-After"] = str(retry)
     response["X-Shed-Reason"] = reason
+    # Counted (shed_counts) and logged once at INFO, not as a server error per request: under
+    # a burst Django's own ERROR line for every 503 would flood the log.
+    response._has_been_logged = True
+    logger.info("shed %s %s (%s)", request.method, request.path_info, reason)
     return response
 
 
