@@ -194,7 +194,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": env.str("TEST_SQLITE_PATH", default="") or str(VAR_DIR / "test.sqlite3")}
 else:
     _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
+    # A health check is a `SELECT 1` round trip at the start of every request that reuses its
+    # connection (issue #19: a statement per request for nothing while the database is up).
+    # Off: a connection that broke while idle (the database restarted) fails the one request
+    # that finds it, and Django closes it after that error; on: no request sees it.
+    _db["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
     # "off" trades the last fraction of a second of commits on a PostgreSQL crash (never
     # consistency: a transaction is kept whole or lost whole) for not waiting on fsync at every
     # commit; see bench/README.md for what it buys. Default "on": every commit is on disk.
@@ -307,7 +311,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bondport <noreply@bo
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, its user and shopper read in one statement and kept per
+        # process TOKEN_AUTH_CACHE_SECONDS (issue #19).
+        "marketplace.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -668,3 +674,7 @@ POLL_BASE_MS = env.int("POLL_BASE_MS", default=1000)
 POLL_MAX_MS = env.int("POLL_MAX_MS", default=10000)
 POLL_LOAD_FACTOR = env.float("POLL_LOAD_FACTOR", default=4.0)
 POLL_CAPACITY = env.int("POLL_CAPACITY", default=env.int("WEB_THREADS", default=4))
+# A token's user and shopper are kept this many seconds per web process (0: read every time).
+# Saving or deleting a token, user or shopper empties this process's entries at once; other
+# processes see a revoked token or a deactivated user within this many seconds.
+TOKEN_AUTH_CACHE_SECONDS = env.int("TOKEN_AUTH_CACHE_SECONDS", default=10)

@@ -231,7 +231,9 @@ class OrderDetailOutput(OrderOutput):
     timeline = serializers.SerializerMethodField()
 
     def get_timeline(self, order) -> list[dict]:
-        return TimelineStepOutput(order_selectors.order_timeline(order), many=True).data
+        refresh = not self.context.get("just_placed")
+        steps = order_selectors.order_timeline(order, refresh=refresh)
+        return TimelineStepOutput(steps, many=True).data
 
     class Meta:
         ref_name = "OrderDetail"
@@ -261,8 +263,10 @@ class OrderPlaceApi(APIView):
         )
         if from_cart:
             cart_services.cart_clear(shopper=shopper)
-        orders = [order_selectors.order_by_no(o.number) for o in orders]
-        return Response(OrderDetailOutput(orders, many=True).data, status=201)
+        # Shown as placed, without reading them back (issue #19: no row read twice): lines,
+        # merchant and shopper are the ones placement wrote; nothing is filed yet.
+        context = {"just_placed": True}
+        return Response(OrderDetailOutput(orders, many=True, context=context).data, status=201)
 
 
 class OrderListApi(APIView):

@@ -12,3 +12,6 @@ class MarketplaceConfig(AppConfig):
         from config import checks
 
         checks.refuse_sandbox_adapters()
+        from marketplace import auth
+
+        auth._connect()  # a changed token, user or shopper drops the cached tokens
