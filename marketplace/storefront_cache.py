@@ -22,6 +22,7 @@ nonce. Signed-in visitors, flash messages and anything but GET are never served 
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from functools import wraps
@@ -35,6 +36,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.utils.translation import get_language
 
+logger = logging.getLogger(__name__)
 CSRF_MARK = "@@bondport-csrf@@"
 NONCE_MARK = "@@bondport-nonce@@"
 VERSION_KEY = "storefront:catalog-version"
@@ -73,8 +75,8 @@ def catalog_changed(**_kwargs) -> None:
     try:
         if not cache.add(VERSION_KEY, 1, timeout=None):
             cache.incr(VERSION_KEY)
-    except Exception:  # the TTL still bounds it
-        pass
+    except Exception:  # the TTL still bounds it on other nodes
+        logger.warning("storefront catalog version not bumped", exc_info=True)
     with _lock:
         _cache().clear()
 
