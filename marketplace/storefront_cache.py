@@ -131,7 +131,12 @@ def kept_page(view):
     def wrapper(request, *args, **kwargs):
         if request.method != "GET" or not _anonymous(request) or not enabled():
             return view(request, *args, **kwargs)
-        key = (catalog_version(), get_language(), request.get_full_path())
+        key = (
+            catalog_version(),
+            get_language(),
+            settings.CATALOG_PAGE_SIZE,
+            request.get_full_path(),
+        )
         with _lock:
             entry = _cache().get(key)
         before = None
