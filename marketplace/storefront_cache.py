@@ -4,17 +4,17 @@ For an anonymous visitor (no session cookie) the home, list and product pages ar
 a per-process cache of their rendered HTML. Whether a kept page is still right is checked on
 every request by **one statement** (PostgreSQL only): the row versions (`xmin`, which changes
 with every committed UPDATE and never comes back; with the prices and units themselves) of the
-page's listings, their goods items and tax
-categories, and every stock balance of those items. Any change to a price, a listing, an item,
-a tax rate or a unit of stock makes a new stamp, so the page is rendered again; a page is kept
+page's listings, their goods items and tax categories, and every stock balance of those items.
+Any change to a price, a listing, an item, a tax rate or a unit of stock makes a new stamp, so
+the page is rendered again; a page is kept
 under the stamp read *before* it was rendered, so a change racing the render is never served
 later. A page whose listings are not known yet (its first view) is rendered and not kept.
 
 What the stamp cannot see is a listing entering or leaving a list page (a new listing, a
 merchant approved or suspended, a category renamed): saving or deleting any catalog row bumps
-a catalog version in the shared cache (`CACHE_URL`), read on each request, and a kept page
-lives at most `STOREFRONT_CACHE_SECONDS` (0 turns the cache off) for writes that bypass
-`save()`.
+a catalog version in the shared cache (`CACHE_URL`), read at most once a second per process
+(another node's save is seen within that second), and a kept page lives at most
+`STOREFRONT_CACHE_SECONDS` (0 turns the cache off) for writes that bypass `save()`.
 
 Per-visitor parts are filled in on the way out: the CSRF token of every form and the CSP
 nonce. Signed-in visitors, flash messages and anything but GET are never served from here.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import wraps
 
@@ -63,11 +64,21 @@ def enabled() -> bool:
     return settings.STOREFRONT_CACHE_SECONDS > 0 and connection.vendor == "postgresql"
 
 
+_version = {"value": "", "until": 0.0}
+
+
 def catalog_version() -> str:
+    """The shared catalog version, read at most once a second per process (saves here bump it
+    at once; another node's save is seen within a second)."""
+    now = time.monotonic()
+    if now < _version["until"]:
+        return _version["value"]
     try:
-        return str(cache.get(VERSION_KEY) or 0)
+        value = str(cache.get(VERSION_KEY) or 0)
     except Exception:  # no shared cache: the stamp and the TTL still hold
-        return "?"
+        value = "?"
+    _version.update(value=value, until=now + 1.0)
+    return value
 
 
 def catalog_changed(**_kwargs) -> None:
@@ -77,20 +88,19 @@ def catalog_changed(**_kwargs) -> None:
             cache.incr(VERSION_KEY)
     except Exception:  # the TTL still bounds it on other nodes
         logger.warning("storefront catalog version not bumped", exc_info=True)
+    _version["until"] = 0.0
     with _lock:
         _cache().clear()
 
 
 STAMP_SQL = """
-SELECT 'l', l.id, l.xmin::text || ':' || l.price FROM marketplace_listing l
-  WHERE l.id = ANY(%(ids)s)
-UNION ALL SELECT 'i', i.id, i.xmin::text FROM bonded_goodsitem i
-  WHERE i.id IN (SELECT item_id FROM marketplace_listing WHERE id = ANY(%(ids)s))
-UNION ALL SELECT 't', t.id, t.xmin::text FROM marketplace_taxcategory t
-  WHERE t.id IN (SELECT tax_category_id FROM marketplace_listing WHERE id = ANY(%(ids)s))
-UNION ALL SELECT 'b', b.id, b.xmin::text || ':' || b.on_hand || ':' || b.reserved
-  FROM bonded_balance b
-  WHERE b.item_id IN (SELECT item_id FROM marketplace_listing WHERE id = ANY(%(ids)s))
+SELECT l.id, l.xmin::text, l.price, i.xmin::text, t.xmin::text,
+       b.id, b.xmin::text, b.on_hand, b.reserved
+FROM marketplace_listing l
+JOIN bonded_goodsitem i ON i.id = l.item_id
+JOIN marketplace_taxcategory t ON t.id = l.tax_category_id
+LEFT JOIN bonded_balance b ON b.item_id = l.item_id
+WHERE l.id = ANY(%(ids)s)
 """
 
 
