@@ -189,8 +189,7 @@ def _figures(times: list[float], extra: dict) -> dict:
 _bondport_cold: int | None = None
 
 
-def bondport(seconds: float) -> dict:
-    """On the pipeline bench's database (seeded shoppers, stock and listings)."""
+def _django_env() -> None:
     os.environ.update(environment(Layout()))
     if os.environ.get("BENCH_INPROCESS_REDIS_DBS"):  # broker, cache: not the pipeline's 6, 7
         broker, cache = os.environ["BENCH_INPROCESS_REDIS_DBS"].split(",")
@@ -199,6 +198,30 @@ def bondport(seconds: float) -> dict:
             f"{redis}/{broker}",
             f"{redis}/{cache}",
         )
+
+
+def seed_database(shoppers: int = 50) -> None:
+    """--seed: the pipeline bench's database made here (fresh, migrated, seeded) without the
+    pipeline run: zone, catalog, stock, shoppers."""
+    from bench.pipeline import run
+
+    _django_env()
+    run.fresh_database()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE,
+        env=os.environ,
+        check=True,
+    )
+    import django
+
+    django.setup()
+    run.seed(shoppers=shoppers, kiosks_per_counter=1)
+
+
+def bondport(seconds: float) -> dict:
+    """On the pipeline bench's database (seeded shoppers, stock and listings)."""
+    _django_env()
     import django
 
     django.setup()
@@ -258,7 +281,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per side and pair")
     parser.add_argument("--pairs", type=int, default=3, help="A B pairs, interleaved")
     parser.add_argument("--save", action="store_true", help="merge into pipeline.json")
+    parser.add_argument("--seed", action="store_true", help="make the database first")
     args = parser.parse_args()
+    if args.seed:
+        seed_database()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     py = oscar_prepare()
     pairs = []
