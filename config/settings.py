@@ -678,8 +678,7 @@ POLL_CAPACITY = env.int("POLL_CAPACITY", default=env.int("WEB_THREADS", default=
 # Saving or deleting a token, user or shopper empties this process's entries at once; other
 # processes see a revoked token or a deactivated user within this many seconds.
 TOKEN_AUTH_CACHE_SECONDS = env.int("TOKEN_AUTH_CACHE_SECONDS", default=10)
-# Storefront pages for anonymous visitors kept per process (marketplace/storefront_cache.py):
-# checked on every request against the row versions of their listings, items, tax rates and
-# stock (never stale in price or stock); at most this many seconds (0: off) and pages.
+# Storefront pages for anonymous visitors kept in the shared cache (marketplace/
+# storefront_cache.py): checked on every request against the row versions of their listings,
+# items, tax rates and stock (never stale in price or stock); at most this many seconds (0: off).
 STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=30)
-STOREFRONT_CACHE_MAX_PAGES = env.int("STOREFRONT_CACHE_MAX_PAGES", default=2000)

@@ -1,14 +1,16 @@
-"""Rendered storefront pages, kept per process and never stale in price or stock (issue #19).
+"""Rendered storefront pages, kept in the shared cache, never stale in price or stock (#19).
 
 For an anonymous visitor (no session cookie) the home, list and product pages are served from
-a per-process cache of their rendered HTML. Whether a kept page is still right is checked on
-every request by **one statement** (PostgreSQL only): the row versions (`xmin`, which changes
-with every committed UPDATE and never comes back; with the prices and units themselves) of the
-page's listings, their goods items and tax categories, and every stock balance of those items.
-Any change to a price, a listing, an item, a tax rate or a unit of stock makes a new stamp, so
-the page is rendered again; a page is kept
-under the stamp read *before* it was rendered, so a change racing the render is never served
-later. A page whose listings are not known yet (its first view) is rendered and not kept.
+the shared cache (`CACHE_URL`: every process and node shares one copy) of their rendered
+HTML. Whether a kept page is still right is checked on every request by **one statement**
+(PostgreSQL only): the row versions (`xmin`, which changes with every committed UPDATE and
+never comes back; with the prices and units themselves) of the page's listings, their goods
+items and tax categories, and every stock balance of those items. Any change to a price, a
+listing, an item, a tax rate or a unit of stock makes a new stamp, so the page is rendered
+again; a page is kept under the stamp read *before* it was rendered, so a change racing the
+render is never served later. A list page whose listings are not known yet (its first view)
+is rendered and not kept; a product page names its listing in the URL and is kept from its
+first view.
 
 What the stamp cannot see is a listing entering or leaving a list page (a new listing, a
 merchant approved or suspended, a category renamed): saving or deleting any catalog row bumps
@@ -22,13 +24,11 @@ nonce. Signed-in visitors, flash messages and anything but GET are never served 
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import threading
 import time
-from dataclasses import dataclass, field
 from functools import wraps
 
-from cachetools import TTLCache
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -41,23 +41,6 @@ logger = logging.getLogger(__name__)
 CSRF_MARK = "@@bondport-csrf@@"
 NONCE_MARK = "@@bondport-nonce@@"
 VERSION_KEY = "storefront:catalog-version"
-
-_lock = threading.Lock()
-_pages: TTLCache | None = None
-
-
-@dataclass
-class Entry:
-    listing_ids: tuple[int, ...]
-    bodies: dict = field(default_factory=dict)  # stamp -> (body, content type)
-
-
-def _cache() -> TTLCache:
-    global _pages
-    ttl = settings.STOREFRONT_CACHE_SECONDS
-    if _pages is None or _pages.ttl != ttl:
-        _pages = TTLCache(maxsize=settings.STOREFRONT_CACHE_MAX_PAGES, ttl=max(ttl, 1))
-    return _pages
 
 
 def enabled() -> bool:
@@ -89,8 +72,6 @@ def catalog_changed(**_kwargs) -> None:
     except Exception:  # the TTL still bounds it on other nodes
         logger.warning("storefront catalog version not bumped", exc_info=True)
     _version["until"] = 0.0
-    with _lock:
-        _cache().clear()
 
 
 STAMP_SQL = """
@@ -136,41 +117,54 @@ def _fill(body: str, request) -> str:
     return body
 
 
-def kept_page(view):
+def _get(key: str):
+    try:
+        return cache.get(key)
+    except Exception:  # no shared cache: render
+        return None
+
+
+def _put(key: str, entry: dict) -> None:
+    try:
+        cache.set(key, entry, timeout=settings.STOREFRONT_CACHE_SECONDS)
+    except Exception:  # not kept: the next view renders again
+        logger.warning("storefront page not kept", exc_info=True)
+
+
+def kept_page(view=None, *, listing_ids=None):
+    """Serve the view's page from the shared cache while its stamp holds. `listing_ids(kwargs)`
+    names the listings from the URL (a product page), so even its first view is kept."""
+    if view is None:
+        return lambda v: kept_page(v, listing_ids=listing_ids)
+
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method != "GET" or not _anonymous(request) or not enabled():
             return view(request, *args, **kwargs)
-        key = (
+        parts = (
             catalog_version(),
             get_language(),
             settings.CATALOG_PAGE_SIZE,
             request.get_full_path(),
         )
-        with _lock:
-            entry = _cache().get(key)
-        before = None
-        if entry is not None:
-            before = stamp(entry.listing_ids)
-            hit = entry.bodies.get(before)
-            if hit is not None:
-                body, content_type = hit
-                response = HttpResponse(_fill(body, request), content_type=content_type)
-                response["X-Storefront-Cache"] = "hit"
-                return response
+        key = "storefront:" + hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+        entry = _get(key) or {}
+        ids = entry.get("ids") or (tuple(listing_ids(kwargs)) if listing_ids else None)
+        before = stamp(ids) if ids else None
+        if "body" in entry and entry["stamp"] == before:
+            response = HttpResponse(_fill(entry["body"], request), content_type=entry["type"])
+            response["X-Storefront-Cache"] = "hit"
+            return response
         request.storefront_keep = True
         response = view(request, *args, **kwargs)
-        ids = getattr(request, "storefront_listings", None)
-        if response.status_code != 200 or ids is None or response.streaming:
+        shown = getattr(request, "storefront_listings", None)
+        if response.status_code != 200 or shown is None or response.streaming:
             return response
         body = response.content.decode()
-        with _lock:
-            pages = _cache()
-            if entry is None or entry.listing_ids != ids:
-                pages[key] = Entry(ids)  # first view: kept from the next one on
-            else:
-                entry.bodies = {before: (body, response["Content-Type"])}
-                pages[key] = entry
+        if before is not None and shown == ids:
+            _put(key, {"ids": ids, "stamp": before, "body": body, "type": response["Content-Type"]})
+        else:
+            _put(key, {"ids": shown})  # its listings now known: kept from the next view on
         response.content = _fill(body, request).encode()
         response["X-Storefront-Cache"] = "miss"
         return response

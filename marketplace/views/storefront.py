@@ -59,7 +59,7 @@ def product_list(request):
 
 
 @require_GET
-@storefront_cache.kept_page
+@storefront_cache.kept_page(listing_ids=lambda kwargs: [kwargs["pk"]])
 def product_detail(request, pk: int):
     try:
         listing = catalog.listing_visible(listing_id=pk)
