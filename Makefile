@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format migrate seed venv npm proof-nodes bench bench-pipeline bench-quick bench-inprocess bench-scaling bench-ledger bench-customs bench-dashboard clean help
+.PHONY: run test lint format migrate seed venv npm proof-nodes bench bench-pipeline bench-quick bench-inprocess bench-storefront bench-scaling bench-ledger bench-customs bench-dashboard clean help
 
 help:
 	@echo "make run    - install, migrate, seed demo data, start web + worker + beat + sandboxes"
@@ -68,7 +68,7 @@ format: $(STAMP)
 # The end-to-end pipeline (needs PostgreSQL and Redis; own database bondport_bench_pipeline,
 # Redis DBs 6 and 7, ports 8801 and 8811; see bench/README.md), then in-process placement
 # against django-oscar. bench-ledger and bench-customs stay separate targets.
-bench: bench-pipeline bench-inprocess
+bench: bench-pipeline bench-inprocess bench-storefront
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP) pyproject.toml
@@ -87,6 +87,11 @@ bench-quick: $(BENCH_STAMP)
 # Runs on the database bench-pipeline leaves behind (seeded shoppers and stock).
 bench-inprocess: $(BENCH_STAMP)
 	$(PY) bench/pipeline/inprocess.py --save
+
+# Storefront pages, a worktree of the old commit against this tree in one run (issue #19;
+# own database bondport_bench_storefront, Redis DBs 8 and 9, ports 8851 and 8852).
+bench-storefront: $(BENCH_STAMP)
+	$(PY) bench/storefront.py $(BENCH_STOREFRONT_ARGS)
 
 bench-scaling: $(BENCH_STAMP)
 	$(PY) bench/pipeline/run.py --only scaling --window 30 --warmup 10 $(BENCH_ARGS)

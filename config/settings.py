@@ -150,6 +150,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "config.admission.AdmissionMiddleware",  # load shedding (503 + Retry-After), in-flight count
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -196,7 +197,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["TEST"] = {"NAME": env.str("TEST_SQLITE_PATH", default="") or str(VAR_DIR / "test.sqlite3")}
 else:
     _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
+    # A health check is a `SELECT 1` round trip at the start of every request that reuses its
+    # connection (issue #19: a statement per request for nothing while the database is up).
+    # Off: a connection that broke while idle (the database restarted) fails the one request
+    # that finds it, and Django closes it after that error; on: no request sees it.
+    _db["CONN_HEALTH_CHECKS"] = env.bool("DB_CONN_HEALTH_CHECKS", default=False)
     # "off" trades the last fraction of a second of commits on a PostgreSQL crash (never
     # consistency: a transaction is kept whole or lost whole) for not waiting on fsync at every
     # commit; see bench/README.md for what it buys. Default "on": every commit is on disk.
@@ -309,7 +314,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bondport <noreply@bo
 # --- API -------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, its user and shopper read in one statement and kept per
+        # process TOKEN_AUTH_CACHE_SECONDS (issue #19).
+        "marketplace.auth.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -575,6 +582,9 @@ ORDER_PAGE_PANELS = env.list(
     "ORDER_PAGE_PANELS",
     default=["pickup.panels.pickup_panel", "dispatch.panels.dispatch_panel"],
 )
+# What other apps add to the order-status poll's answer once the order is released: dotted
+# paths to `extra(order_row: dict) -> dict` (the pickup code; marketplace cannot import pickup).
+ORDER_STATUS_EXTRAS = env.list("ORDER_STATUS_EXTRAS", default=["pickup.hooks.order_status_extra"])
 # How shoppers get text messages: a class with send(mobile=, text=); the demo prints them.
 SMS_SENDER = env.str("SMS_SENDER", default="marketplace.services.notifications.ConsoleSmsSender")
 # A clearance the sweep fails to apply is retried by every sweep (its progress mark waits
@@ -852,3 +862,43 @@ OPS_SWEEP_TASKS = env.list(
         "dispatch.tasks.dispatch_sweep",
     ],
 )
+# --- The web edge under load (config/admission.py, marketplace/poll.py) ----------------------
+# Requests one web process serves at once before it answers 503 + Retry-After (0: no limit).
+# gunicorn's gthread worker runs WEB_THREADS at once, so this bites only with more threads.
+ADMISSION_MAX_IN_FLIGHT = env.int("ADMISSION_MAX_IN_FLIGHT", default=0)
+# Expensive POSTs (placing an order, starting a payment) admitted per second over all web nodes
+# (a one-second window in the shared cache); past it 503 + Retry-After before the view runs.
+ADMISSION_EXPENSIVE_RATE = env.int("ADMISSION_EXPENSIVE_RATE", default=0)
+ADMISSION_RETRY_AFTER_SECONDS = env.int("ADMISSION_RETRY_AFTER_SECONDS", default=2)
+# (path prefix, path suffix) of the expensive POSTs.
+ADMISSION_EXPENSIVE = [
+    ("/api/v1/orders/", "/place/"),
+    ("/api/v1/orders/", "/payment/"),
+    ("/api/v1/kiosk/walkin/", "/orders"),
+    ("/checkout/", "/"),
+    ("/orders/", "/pay/"),
+]
+# Never shed: callbacks (idempotent, cheap; refusing them only delays orders), health checks,
+# static files, the counter's kiosk where a person waits.
+ADMISSION_NEVER_SHED = [
+    "/payments/notify/",
+    "/api/v1/customs/receipts",
+    "/healthz",
+    "/static/",
+    "/api/v1/kiosk/pickups/",
+]
+# The order-status poll tells the shopper when to ask again (poll_after_ms, Retry-After): this
+# base while customs works, times (1 + POLL_LOAD_FACTOR x busy share of this process's
+# threads), at most POLL_MAX_MS.
+POLL_BASE_MS = env.int("POLL_BASE_MS", default=1000)
+POLL_MAX_MS = env.int("POLL_MAX_MS", default=10000)
+POLL_LOAD_FACTOR = env.float("POLL_LOAD_FACTOR", default=4.0)
+POLL_CAPACITY = env.int("POLL_CAPACITY", default=env.int("WEB_THREADS", default=4))
+# A token's user and shopper are kept this many seconds per web process (0: read every time).
+# Saving or deleting a token, user or shopper empties this process's entries at once; other
+# processes see a revoked token or a deactivated user within this many seconds.
+TOKEN_AUTH_CACHE_SECONDS = env.int("TOKEN_AUTH_CACHE_SECONDS", default=10)
+# Storefront pages for anonymous visitors kept in the shared cache (marketplace/
+# storefront_cache.py): checked on every request against the row versions of their listings,
+# items, tax rates and stock (never stale in price or stock); at most this many seconds (0: off).
+STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=30)

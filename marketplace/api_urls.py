@@ -23,6 +23,11 @@ urlpatterns = [
     path("orders/place/", apis_orders.OrderPlaceApi.as_view(), name="api-orders-place"),
     path("orders/<str:order_no>/", apis_orders.OrderDetailApi.as_view(), name="api-orders-detail"),
     path(
+        "orders/<str:order_no>/status/",
+        apis_orders.OrderStatusApi.as_view(),
+        name="api-orders-status",
+    ),
+    path(
         "orders/<str:order_no>/payment/",
         apis_orders.PaymentStartApi.as_view(),
         name="api-payment-start",

@@ -2,15 +2,18 @@
 serializers, services do the work and DomainErrors come out as {"code", "message", "extra"}."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import NotFound
+from marketplace import poll
 from marketplace.apis import ErrorSerializer
 from marketplace.errors import OrderNotFound
+from marketplace.models import Order
 from marketplace.selectors import orders as order_selectors
 from marketplace.selectors.shoppers import shopper_for_user
 from marketplace.services import cart as cart_services
@@ -233,7 +236,9 @@ class OrderDetailOutput(OrderOutput):
     timeline = serializers.SerializerMethodField()
 
     def get_timeline(self, order) -> list[dict]:
-        return TimelineStepOutput(order_selectors.order_timeline(order), many=True).data
+        refresh = not self.context.get("just_placed")
+        steps = order_selectors.order_timeline(order, refresh=refresh)
+        return TimelineStepOutput(steps, many=True).data
 
     class Meta:
         ref_name = "OrderDetail"
@@ -295,11 +300,15 @@ class OrderPlaceApi(APIView):
 
     @staticmethod
     def _answer(orders, *, replayed: bool) -> Response:
-        orders = [order_selectors.order_by_no(o.number) for o in orders]
-        response = Response(OrderDetailOutput(orders, many=True).data, status=201)
-        if replayed:
+        if replayed:  # what the first request placed, read back as it stands now
+            orders = [order_selectors.order_by_no(o.number) for o in orders]
+            response = Response(OrderDetailOutput(orders, many=True).data, status=201)
             response["Idempotent-Replayed"] = "true"
-        return response
+            return response
+        # Shown as placed, without reading them back (issue #19: no row read twice): lines,
+        # merchant and shopper are the ones placement wrote; nothing is filed yet.
+        context = {"just_placed": True}
+        return Response(OrderDetailOutput(orders, many=True, context=context).data, status=201)
 
 
 class OrderListApi(APIView):
@@ -394,3 +403,86 @@ class OrderReturnApi(APIView):
             order=order, actor=request.user.get_username(), reason=data.validated_data["reason"]
         )
         return Response(OrderDetailOutput(order_selectors.order_by_no(order.number)).data)
+
+
+class OrderStatusOutput(serializers.Serializer):
+    number = serializers.CharField()
+    state = serializers.CharField()
+    state_label = serializers.CharField()
+    state_reason = serializers.CharField()
+    clearance = serializers.CharField(source="clearance_state")
+    delivery_mode = serializers.CharField()
+    counter_code = serializers.CharField()
+    placed_at = serializers.DateTimeField(source="created_at")
+    filed_at = serializers.DateTimeField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
+    released_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    final = serializers.BooleanField(help_text="No further change to wait for: stop polling.")
+    poll_after_ms = serializers.IntegerField(
+        allow_null=True,
+        help_text="Ask again after this many milliseconds (also the X-Poll-After-Ms header; "
+        "Retry-After in seconds); it grows with the server's load. Null once final.",
+    )
+    pickup_code = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Counter pickup, once released: the six digits (null before and once collected).",
+    )
+    pickup_code_used = serializers.BooleanField(required=False)
+
+    class Meta:
+        ref_name = "OrderStatus"
+
+
+class OrderStatusApi(APIView):
+    """The shopper's wait, as one cheap call: the order's state, and when to ask again.
+
+    Send the last answer's `ETag` as `If-None-Match`: while nothing changed the answer is
+    `304 Not Modified` with no body. Either way `X-Poll-After-Ms` (and `Retry-After`, in
+    seconds) says when to ask again: it grows with the server's load, so please honour it.
+    Once released for counter pickup the answer carries the pickup code. One SQL statement
+    with a token (the token and the order read together), two with a session."""
+
+    permission_classes = [AllowAny]  # the token or session is checked by the order's own read
+
+    def perform_authentication(self, request):
+        pass  # no user lookup: marketplace.poll reads the credential with the order
+
+    @extend_schema(
+        operation_id="orders_status",
+        summary="Wait for my order: state, ETag/304, when to poll again",
+        responses={
+            200: OrderStatusOutput,
+            304: OpenApiResponse(description="Not modified since the ETag sent"),
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+        },
+        parameters=[
+            OpenApiParameter(
+                "If-None-Match",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="The ETag of the last answer",
+            ),
+        ],
+    )
+    def get(self, request, order_no: str):
+        row, authenticated = poll.order_row_for_request(request._request, order_no)
+        if row is None:
+            if not authenticated:
+                raise NotAuthenticated()
+            raise OrderNotFound()
+        etag = poll.etag_for(row)
+        ms = poll.poll_after_ms(row["state"])
+        if poll.if_none_match(request, etag):
+            return poll.with_interval(Response(status=304), ms, etag)
+        body = {
+            **row,
+            "state_label": str(Order.State(row["state"]).label),
+            "final": ms is None,
+            "poll_after_ms": ms,
+            **poll.extras(row),
+        }
+        return poll.with_interval(Response(OrderStatusOutput(body).data), ms, etag)

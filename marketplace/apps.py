@@ -12,3 +12,9 @@ class MarketplaceConfig(AppConfig):
         from config import checks
 
         checks.refuse_sandbox_adapters()
+        from marketplace import auth
+
+        auth._connect()  # a changed token, user or shopper drops the cached tokens
+        from marketplace import storefront_cache
+
+        storefront_cache.connect()  # a saved catalog row: every kept page rendered again

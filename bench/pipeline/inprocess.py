@@ -10,7 +10,9 @@ never vendored), a minimal project generated under var/bench-oscar/ on its own d
 shipping and total calculated, then `OrderCreator().place_order()` (order, lines, prices,
 stock allocation on the stock record), all inside the timed part.
 
-  python bench/pipeline/inprocess.py [--seconds 20]
+  python bench/pipeline/inprocess.py [--seconds 10] [--pairs 3]
+
+Interleaved (issue #19): A B A B for `--pairs` pairs, the ratio per pair and its median.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -31,7 +34,7 @@ from bench.pipeline.stack import BASE, PG, Layout, environment
 
 OSCAR_VENV = BASE / "var" / "bench-oscar-venv"
 OSCAR_DIR = BASE / "var" / "bench-oscar"
-OSCAR_DB = "bondport_bench_oscar"
+OSCAR_DB = os.environ.get("BENCH_OSCAR_DB", "bondport_bench_oscar")
 OSCAR_PINS = ["django-oscar==4.2.1", "Django==5.2.19", "psycopg[binary]==3.3.9"]
 
 SETTINGS = """
@@ -77,7 +80,8 @@ from oscar.test.factories import create_product, create_stockrecord
 seconds = float(sys.argv[1])
 product = create_product(title="Bench toothpaste", num_in_stock=None)
 record = create_stockrecord(product, num_in_stock=10_000_000, price=D("39.90"))
-user = get_user_model().objects.create_user("bench", "bench@example.com", "x")
+user = (get_user_model().objects.filter(username="bench").first()
+        or get_user_model().objects.create_user("bench", "bench@example.com", "x"))
 
 def basket():
     b = Basket.objects.create(owner=user)
@@ -85,16 +89,28 @@ def basket():
     b.add_product(product, 1)
     return b
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+
+
+def place(b, number):
+    # As oscar's checkout does before placing (check_basket_is_valid), and Bondport's
+    # placement does in its transaction: the availability check, inside the timed
+    # transaction with the order (fair: Bondport's stock check is in its own).
+    with transaction.atomic():
+        for line in b.all_lines():
+            ok, reason = line.purchase_info.availability.is_purchase_permitted(line.quantity)
+            assert ok, reason
+        method = Free()
+        charge = method.calculate(b)
+        total = OrderTotalCalculator().calculate(b, charge)
+        OrderCreator().place_order(basket=b, total=total, shipping_method=method,
+                                   shipping_charge=charge, user=user, order_number=number)
+
 
 b = basket()
 with CaptureQueriesContext(connection) as sample:
-    method = Free()
-    charge = method.calculate(b)
-    total = OrderTotalCalculator().calculate(b, charge)
-    OrderCreator().place_order(basket=b, total=total, shipping_method=method,
-                               shipping_charge=charge, user=user, order_number="SAMPLE")
+    place(b, f"S{time.time_ns()}")
 b.set_as_submitted()
 times = []
 n = 1
@@ -102,11 +118,7 @@ deadline = time.monotonic() + seconds
 while time.monotonic() < deadline:
     b = basket()
     t = time.perf_counter()
-    method = Free()
-    charge = method.calculate(b)
-    total = OrderTotalCalculator().calculate(b, charge)
-    OrderCreator().place_order(basket=b, total=total, shipping_method=method,
-                               shipping_charge=charge, user=user, order_number=f"B{n:09d}")
+    place(b, f"B{time.time_ns()}")
     times.append(time.perf_counter() - t)
     b.set_as_submitted()
     n += 1
@@ -140,9 +152,14 @@ def fresh_db(name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def oscar(seconds: float) -> dict:
+def oscar_prepare() -> Path:
     py = oscar_env()
     fresh_db(OSCAR_DB)
+    return py
+
+
+def oscar(seconds: float, py: Path | None = None) -> dict:
+    py = py or oscar_prepare()
     out = subprocess.run(
         [str(py), "place.py", str(seconds)],
         cwd=OSCAR_DIR,
@@ -169,9 +186,42 @@ def _figures(times: list[float], extra: dict) -> dict:
     }
 
 
+_bondport_cold: int | None = None
+
+
+def _django_env() -> None:
+    os.environ.update(environment(Layout()))
+    if os.environ.get("BENCH_INPROCESS_REDIS_DBS"):  # broker, cache: not the pipeline's 6, 7
+        broker, cache = os.environ["BENCH_INPROCESS_REDIS_DBS"].split(",")
+        redis = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+        os.environ["CELERY_BROKER_URL"], os.environ["CACHE_URL"] = (
+            f"{redis}/{broker}",
+            f"{redis}/{cache}",
+        )
+
+
+def seed_database(shoppers: int = 50) -> None:
+    """--seed: the pipeline bench's database made here (fresh, migrated, seeded) without the
+    pipeline run: zone, catalog, stock, shoppers."""
+    from bench.pipeline import run
+
+    _django_env()
+    run.fresh_database()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE,
+        env=os.environ,
+        check=True,
+    )
+    import django
+
+    django.setup()
+    run.seed(shoppers=shoppers, kiosks_per_counter=1)
+
+
 def bondport(seconds: float) -> dict:
     """On the pipeline bench's database (seeded shoppers, stock and listings)."""
-    os.environ.update(environment(Layout()))
+    _django_env()
     import django
 
     django.setup()
@@ -201,8 +251,11 @@ def bondport(seconds: float) -> dict:
             actor="bench",
         )
 
-    with CaptureQueriesContext(connection) as cold:  # reference rows not cached yet
-        place(shoppers[0])
+    global _bondport_cold
+    if _bondport_cold is None:
+        with CaptureQueriesContext(connection) as cold:  # reference rows not cached yet
+            place(shoppers[0])
+        _bondport_cold = len(cold.captured_queries)
     with CaptureQueriesContext(connection) as sample:  # as every later order
         place(shoppers[1])
     times, n = [], 0
@@ -217,7 +270,7 @@ def bondport(seconds: float) -> dict:
         times,
         extra={
             "sql_queries_per_order": len(sample.captured_queries),
-            "sql_queries_first_order": len(cold.captured_queries),
+            "sql_queries_first_order": _bondport_cold,
             "reference_cache_seconds": settings.REFERENCE_CACHE_SECONDS,
         },
     )
@@ -225,32 +278,49 @@ def bondport(seconds: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=10, help="per side and pair")
+    parser.add_argument("--pairs", type=int, default=3, help="A B pairs, interleaved")
     parser.add_argument("--save", action="store_true", help="merge into pipeline.json")
+    parser.add_argument("--seed", action="store_true", help="make the database first")
     args = parser.parse_args()
+    if args.seed:
+        seed_database()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    ours = bondport(args.seconds)
-    theirs = oscar(args.seconds)
-    ratio = round(ours["orders_per_s"] / theirs["orders_per_s"], 2)
+    py = oscar_prepare()
+    pairs = []
+    for n in range(args.pairs):  # A B A B ...: drift of the shared machine hits both sides
+        before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        ours = bondport(args.seconds)
+        theirs = oscar(args.seconds, py)
+        ratio = round(ours["orders_per_s"] / theirs["orders_per_s"], 2)
+        pairs.append({"bondport": ours, "oscar": theirs, "ratio": ratio, "load": before})
+        print(
+            f"pair {n + 1} (load {before}): Bondport {ours['orders_per_s']}/s"
+            f" p50 {ours['p50_ms']} ms ({ours['sql_queries_per_order']} SQL),"
+            f" oscar {theirs['orders_per_s']}/s p50 {theirs['p50_ms']} ms"
+            f" ({theirs['sql_queries_per_order']} SQL): ratio {ratio}",
+            flush=True,
+        )
+    ratio = statistics.median(p["ratio"] for p in pairs)
     result = {
-        "bondport": ours,
-        "oscar": theirs,
+        "pairs": pairs,
         "ratio": ratio,
+        "ratio_per_pair": [p["ratio"] for p in pairs],
+        "bondport": pairs[-1]["bondport"],
+        "oscar": pairs[-1]["oscar"],
         "load_average_start": load,
         "load_average_end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "seconds_each": args.seconds,
-        "database": "PostgreSQL, synchronous_commit=on, one process, one after the other",
+        "database": "PostgreSQL, synchronous_commit=on, one process, interleaved A B A B",
+        "fairness": (
+            "both in one transaction per order with their stock check inside the clock: "
+            "oscar's availability check (is_purchase_permitted per basket line, as its "
+            "checkout does) + shipping + totals + OrderCreator.place_order with stock "
+            "allocation; its basket is built outside the clock. Bondport's order_place: tax, "
+            "quota, ledger reservation, order, customs pre-check and two declarations."
+        ),
     }
-    print(f"in-process placement, one process (load {load}):")
-    print(
-        f"  Bondport order_place        {ours['orders_per_s']}/s  p50 {ours['p50_ms']} ms"
-        f"  p99 {ours['p99_ms']} ms  ({ours['sql_queries_per_order']} SQL statements)"
-    )
-    print(
-        f"  oscar OrderCreator + stock  {theirs['orders_per_s']}/s  p50 {theirs['p50_ms']} ms"
-        f"  p99 {theirs['p99_ms']} ms  ({theirs['sql_queries_per_order']} SQL statements)"
-    )
-    print(f"  ratio Bondport / oscar      {ratio}")
+    print(f"median ratio Bondport / oscar {ratio} (per pair {result['ratio_per_pair']})")
     if args.save:
         from bench.pipeline.run import save
 

@@ -3,8 +3,9 @@
 Journey of one order (what a shopper and the counter kiosk do):
   POST /api/v1/orders/place/ (counter pickup) -> POST /api/v1/orders/<no>/payment/ ->
   GET + POST the sandbox pay page (the provider then notifies us from a Celery task) ->
-  GET /api/v1/orders/<no>/ every POLL seconds until released (customs + CIQ) ->
-  GET /api/v1/orders/<no>/pickup-code/ -> kiosk POST pickups/lookup, POST pickups/handover.
+  GET /api/v1/orders/<no>/status/ (If-None-Match, 304) as often as the server says
+  (X-Poll-After-Ms) until released (customs + CIQ); its answer carries the pickup code ->
+  kiosk POST pickups/lookup, POST pickups/handover.
 
 Modes:
   closed   N virtual shoppers, each starts its next order when the last one is handed over
@@ -79,7 +80,12 @@ async def journey(client: httpx.AsyncClient, plan: Plan, args, rec: dict) -> Non
     number = r.json()[0]["number"]
     rec["order_no"] = number
     t = time.time()
-    r = await client.post(f"/api/v1/orders/{number}/payment/", headers=auth)
+    for _attempt in range(5):  # shed (503 + Retry-After): the order stands, ask again later
+        r = await client.post(f"/api/v1/orders/{number}/payment/", headers=auth)
+        if r.status_code != 503:
+            break
+        rec["payment_503"] = rec.get("payment_503", 0) + 1
+        await asyncio.sleep(_server_wait(r, 1.0))
     if r.status_code != 201:
         raise JourneyError(_kind("payment", r))
     pay_url = httpx.URL(r.json()["pay_url"]).path
@@ -96,26 +102,18 @@ async def journey(client: httpx.AsyncClient, plan: Plan, args, rec: dict) -> Non
         raise JourneyError(f"pay:{r.status_code}")
     rec["pay_s"] = time.time() - t
     rec["t_paid"] = time.time()
-    deadline = time.time() + args.release_timeout
-    while True:
-        await asyncio.sleep(args.poll)
-        r = await client.get(f"/api/v1/orders/{number}/", headers=auth)
-        if r.status_code != 200:
-            raise JourneyError(_kind("poll", r))
-        order = r.json()
-        if order["state"] in FINAL:
-            break
-        if time.time() > deadline:
-            raise JourneyError(f"release_timeout:{order['state']}")
+    order = await wait_for_release(client, args, number, auth, rec)
     rec["t_released_seen"] = time.time()
     for key in ("placed_at", "paid_at", "released_at"):
         rec[key] = order[key]
     if order["state"] != "released":
         raise JourneyError(f"final:{order['state']}")
-    r = await client.get(f"/api/v1/orders/{number}/pickup-code/", headers=auth)
-    if r.status_code != 200:
-        raise JourneyError(_kind("pickup_code", r))
-    code = r.json()["code"]
+    code = order.get("pickup_code")
+    if not code:  # the old commit's detail answer has no code: one more call
+        r = await client.get(f"/api/v1/orders/{number}/pickup-code/", headers=auth)
+        if r.status_code != 200:
+            raise JourneyError(_kind("pickup_code", r))
+        code = r.json()["code"]
     kiosk = {"Authorization": f"Kiosk {random.choice(plan.kiosks[counter])}"}
     r = await client.post("/api/v1/kiosk/pickups/lookup", json={"code": code}, headers=kiosk)
     if r.status_code != 200:
@@ -129,6 +127,54 @@ async def journey(client: httpx.AsyncClient, plan: Plan, args, rec: dict) -> Non
     if r.status_code != 200:
         raise JourneyError(_kind("handover", r))
     rec["delivered_at"] = r.json()["handed_over_at"]
+
+
+def _server_wait(response: httpx.Response, default: float) -> float:
+    """When the server says to ask again: X-Poll-After-Ms, else Retry-After, else default."""
+    ms = response.headers.get("X-Poll-After-Ms")
+    if ms and ms.isdigit():
+        return int(ms) / 1000
+    retry = response.headers.get("Retry-After", "")
+    return float(retry) if retry.isdigit() else default
+
+
+async def wait_for_release(client, args, number: str, auth: dict, rec: dict) -> dict:
+    """Poll the order until a final state, as the shopper's app does: the cheap status call
+    (GET /api/v1/orders/<no>/status/) with the last ETag (304 while nothing changed), waiting
+    as long as the server says (X-Poll-After-Ms; `--poll` before the first answer and with
+    `--fixed-poll`). Against a commit without that call (404 not_found) it polls the order's
+    detail every `--poll` seconds, as shoppers did before."""
+    deadline = time.time() + args.release_timeout
+    url = f"/api/v1/orders/{number}/status/"
+    legacy = args.legacy_poll
+    etag, wait, order = None, args.poll, None
+    rec["polls"] = rec["polls_304"] = 0
+    while True:
+        await asyncio.sleep(wait)
+        if legacy:
+            r = await client.get(f"/api/v1/orders/{number}/", headers=auth)
+        else:
+            headers = {**auth, "If-None-Match": etag} if etag else auth
+            r = await client.get(url, headers=headers)
+        rec["polls"] += 1
+        if r.status_code == 404 and not legacy and _kind("poll", r) == "poll:404:not_found":
+            legacy, wait = True, 0.0
+            continue
+        if not legacy and not args.fixed_poll:
+            wait = _server_wait(r, args.poll)
+        if r.status_code == 304:
+            rec["polls_304"] += 1
+        elif r.status_code == 503:
+            rec["polls_503"] = rec.get("polls_503", 0) + 1
+        elif r.status_code != 200:
+            raise JourneyError(_kind("poll", r))
+        else:
+            etag = r.headers.get("ETag")
+            order = r.json()
+            if order["state"] in FINAL:
+                return order
+        if time.time() > deadline:
+            raise JourneyError(f"release_timeout:{order['state'] if order else 'unknown'}")
 
 
 async def run_one(client, plan, args, out) -> None:
@@ -254,7 +300,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=90, help="time new journeys start")
     parser.add_argument("--ramp", type=float, default=5.0)
     parser.add_argument("--think", type=float, default=0.0, help="storefront: mean think time")
-    parser.add_argument("--poll", type=float, default=0.2, help="order state poll interval")
+    parser.add_argument(
+        "--poll", type=float, default=0.2, help="first poll after paying; fallback interval"
+    )
+    parser.add_argument(
+        "--fixed-poll", action="store_true", help="poll every --poll s, ignore the server's"
+    )
+    parser.add_argument(
+        "--legacy-poll", action="store_true", help="poll the order's detail (before #19)"
+    )
     parser.add_argument("--release-timeout", type=float, default=60.0)
     parser.add_argument("--http-timeout", type=float, default=30.0)
     args = parser.parse_args()

@@ -7,6 +7,10 @@ from marketplace.models import Shopper
 def shopper_for_user(user) -> Shopper | None:
     if not getattr(user, "is_authenticated", False):
         return None
+    # Already read with the user (the API token's read joins it in): no statement.
+    state = getattr(user, "_state", None)
+    if state is not None and "shopper" in state.fields_cache:
+        return state.fields_cache["shopper"]  # None: read, and there is none
     # The user joined in: placing an order files the buyer's login (one statement less).
     return Shopper.objects.select_related("user").filter(user=user).first()
 

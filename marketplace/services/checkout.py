@@ -457,6 +457,10 @@ def _place(
                 )
             )
         OrderLine.objects.bulk_create(order_lines)
+        # The caller shows what it placed (the API's answer): its lines without reading them.
+        placed_lines = OrderLine.objects.filter(order=order)
+        placed_lines._result_cache, placed_lines._prefetch_done = order_lines, True
+        order._prefetched_objects_cache = {"lines": placed_lines}
         OrderEvent.objects.create(
             order=order, from_state="", to_state=Order.State.PLACED, at=now, actor=actor,
             note=f"channel {channel}",

@@ -7,7 +7,8 @@ import logging
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponseNotModified, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html_join
 from django.utils.module_loading import import_string
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from bonded import selectors as bonded_selectors
 from config.errors import DomainError
 from customs import selectors as customs_selectors
+from marketplace import poll
 from marketplace.forms import CheckoutForm
 from marketplace.selectors import orders as order_selectors
 from marketplace.selectors.quota import annual_quota
@@ -244,11 +246,24 @@ def status_payload(order) -> dict:
     }
 
 
-@login_required
 @require_GET
 def order_status(request, order_no: str):
-    """The small JSON the order page polls every 2 s."""
-    return JsonResponse(status_payload(_own_order(request, order_no)))
+    """The small JSON the order page polls: the session and the order's columns (two
+    statements), 304 while its ETag still matches, and when to ask again (marketplace.poll)."""
+    row, authenticated = poll.order_row_for_request(
+        request, order_no, extra=("shopper__created_at",)
+    )
+    if row is None:
+        if not authenticated:
+            return redirect_to_login(request.get_full_path())
+        raise Http404  # someone else's order looks exactly like a missing one
+    etag = poll.etag_for(row)
+    ms = poll.poll_after_ms(row["state"])
+    if poll.if_none_match(request, etag):
+        return poll.with_interval(HttpResponseNotModified(), ms, etag)
+    payload = status_payload(poll.order_from_row(row))
+    payload |= {"final": ms is None, "poll_after_ms": ms, **poll.extras(row)}
+    return poll.with_interval(JsonResponse(payload), ms, etag)
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from marketplace import storefront_cache
 from marketplace.errors import ListingUnavailable, MarketplaceError
 from marketplace.forms import SearchForm
 from marketplace.selectors import catalog
@@ -17,16 +18,23 @@ from marketplace.services.quota import transaction_limit_check
 
 
 @require_GET
+@storefront_cache.kept_page
 def home(request):
     listings = list(catalog.visible_listings()[:8])
+    storefront_cache.shows(request, listings)
     return render(
         request,
         "marketplace/home.html",
-        {"listings": listings, "stock": catalog.availability_for(listings)},
+        {
+            "listings": listings,
+            "stock": catalog.availability_for(listings),
+            **storefront_cache.marks(request),
+        },
     )
 
 
 @require_GET
+@storefront_cache.kept_page
 def product_list(request):
     form = SearchForm(request.GET)
     filters = form.filters()
@@ -34,6 +42,7 @@ def product_list(request):
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    storefront_cache.shows(request, page.object_list)
     return render(
         request,
         "marketplace/product_list.html",
@@ -44,11 +53,13 @@ def product_list(request):
             "stock": catalog.availability_for(page.object_list),
             "facets": catalog.catalog_facets(),
             "query": query.urlencode(),
+            **storefront_cache.marks(request),
         },
     )
 
 
 @require_GET
+@storefront_cache.kept_page(listing_ids=lambda kwargs: [kwargs["pk"]])
 def product_detail(request, pk: int):
     try:
         listing = catalog.listing_visible(listing_id=pk)
@@ -67,6 +78,7 @@ def product_detail(request, pk: int):
     except MarketplaceError as exc:
         limit_error = exc.message
     options = catalog.delivery_options(listing=listing)
+    storefront_cache.shows(request, [listing])
     return render(
         request,
         "marketplace/product_detail.html",
@@ -80,6 +92,7 @@ def product_detail(request, pk: int):
             "available": options[-1].available,  # domestic delivery: every storage zone
             "options": options,
             "max_quantity": catalog.MAX_QUANTITY,
+            **storefront_cache.marks(request),
         },
     )
 

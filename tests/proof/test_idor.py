@@ -111,6 +111,7 @@ ENDPOINTS = [
     Endpoint("my orders page", "get", "/orders/", "shopper", lists=True),
     # storefront API
     Endpoint("api order", "get", "/api/v1/orders/{no}/", "shopper"),
+    Endpoint("api order status poll", "get", "/api/v1/orders/{no}/status/", "shopper"),
     Endpoint("api orders list", "get", "/api/v1/orders/", "shopper", lists=True),
     Endpoint("api payment start", "post", "/api/v1/orders/{no}/payment/", "shopper"),
     Endpoint("api payment status", "get", "/api/v1/orders/{no}/payment/status/", "shopper"),

@@ -1,0 +1,80 @@
+"""Fewer round trips on each request (issue #19): the API token is read with its user's shopper
+and kept briefly per process, the placed orders are answered without reading them back, and
+what a changed token, user or shopper means takes effect at once in this process."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from marketplace.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(world):
+    client = APIClient()
+    token = Token.objects.create(user=world.shopper.user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.token = token
+    return client
+
+
+def _body(world, quantity=1):
+    return {
+        "delivery": {"mode": "pickup", "counter_code": "C-ZZ1"},
+        "lines": [{"listing_id": world.paste.pk, "quantity": quantity}],
+    }
+
+
+def test_placement_by_api_answers_what_it_wrote_without_reading_it_back(world, api):
+    api.post("/api/v1/orders/place/", _body(world), format="json")  # the token now known
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post("/api/v1/orders/place/", _body(world, 2), format="json")
+    assert response.status_code == 201
+    sql = [q["sql"] for q in captured.captured_queries]
+    # 36 before: the token, the shopper, and the order, its lines and its clearance read back
+    assert len(sql) <= 31, len(sql)
+    assert not any(s.startswith('SELECT "authtoken_token"') for s in sql)
+    assert not any(s.startswith('SELECT "marketplace_orderline"') for s in sql)
+    [body] = response.json()
+    order = Order.objects.get(number=body["number"])
+    assert body["state"] == "placed" and body["merchant"] == world.merchant.name
+    assert body["total"] == str(order.total) and body["goods_value"] == "100.00"
+    assert [(x["gnum"], x["quantity"], x["unit_price"]) for x in body["lines"]] == [(1, 2, "50.00")]
+    assert [s["key"] for s in body["timeline"] if s["at"]] == ["registration", "ordering"]
+
+
+def test_payment_start_with_a_known_token_costs_no_token_read(world, api):
+    [placed] = api.post("/api/v1/orders/place/", _body(world), format="json").json()
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post(f"/api/v1/orders/{placed['number']}/payment/")
+    assert response.status_code == 201
+    assert len(captured) <= 4  # 5 before: the token read on every request
+
+
+def test_a_revoked_token_or_deactivated_user_is_refused_at_once(world, api):
+    url = "/api/v1/orders/"
+    assert api.get(url).status_code == 200
+    with CaptureQueriesContext(connection) as captured:
+        assert api.get(url).status_code == 200
+    assert not any('"authtoken_token"' in q["sql"] for q in captured.captured_queries)
+    user = world.shopper.user
+    user.is_active = False
+    user.save()
+    assert api.get(url).status_code == 401
+    user.is_active = True
+    user.save()
+    assert api.get(url).status_code == 200
+    api.token.delete()
+    assert api.get(url).status_code == 401
+
+
+def test_with_the_cache_off_every_request_reads_its_token(world, api, settings):
+    settings.TOKEN_AUTH_CACHE_SECONDS = 0
+    api.get("/api/v1/orders/")
+    with CaptureQueriesContext(connection) as captured:
+        api.get("/api/v1/orders/")
+    assert any('"authtoken_token"' in q["sql"] for q in captured.captured_queries)

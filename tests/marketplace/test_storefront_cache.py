@@ -1,0 +1,83 @@
+"""Kept storefront pages (issue #19, marketplace/storefront_cache.py): served to anonymous
+visitors with one statement, never stale in price or stock, each visitor's CSRF token its own."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from bonded import services as bonded_services
+from marketplace import storefront_cache
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("the stamp reads PostgreSQL row versions")
+    storefront_cache.catalog_changed()
+
+
+def _get(client, url):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    return response, len(captured)
+
+
+def test_product_page_is_kept_checked_in_one_statement_and_follows_price_and_stock(world):
+    url = f"/products/{world.paste.pk}/"
+    first, _n = _get(Client(), url)
+    assert first["X-Storefront-Cache"] == "miss"
+    _get(Client(), url)  # now kept
+    hit, statements = _get(Client(), url)
+    assert hit["X-Storefront-Cache"] == "hit" and statements == 1
+    assert TOKEN.sub("", hit.content.decode()) == TOKEN.sub("", first.content.decode())
+    # the price changes: never the old page
+    world.paste.price = Decimal("61.00")
+    world.paste.save()
+    changed, _n = _get(Client(), url)
+    assert changed["X-Storefront-Cache"] == "miss" and "61.00" in changed.content.decode()
+    _get(Client(), url)
+    assert _get(Client(), url)[0]["X-Storefront-Cache"] == "hit"
+    # stock moves by the ledger's own SQL (no save(), no signal): the stamp sees it
+    before = _get(Client(), url)[0].content.decode()
+    bonded_services.stock_reserve(
+        reference="BP-T-1",
+        location_code="CW-A",
+        lines=[bonded_services.StockLine(world.paste.item.item_no, 7, 1)],
+        actor="test",
+    )
+    after, _n = _get(Client(), url)
+    assert after["X-Storefront-Cache"] == "miss"
+    assert after.content.decode() != before
+
+
+def test_list_page_kept_and_each_visitor_gets_a_working_csrf_token(world):
+    for _ in range(2):
+        _get(Client(), "/products/")
+    visitor = Client(enforce_csrf_checks=True)
+    page, statements = _get(visitor, "/products/")
+    assert page["X-Storefront-Cache"] == "hit" and statements == 1
+    assert "@@bondport" not in page.content.decode()
+    product, _n = _get(visitor, f"/products/{world.paste.pk}/")
+    token = TOKEN.search(product.content.decode())
+    if token is None:  # the product page was not kept yet: its form carries a token anyway
+        pytest.fail("no CSRF token in the product form")
+    added = visitor.post(
+        "/cart/", {"csrfmiddlewaretoken": token.group(1), "listing": world.paste.pk}
+    )
+    assert added.status_code == 302  # the token of a kept page works for this visitor
+
+
+def test_signed_in_visitors_are_never_served_a_kept_page(world, client):
+    for _ in range(3):
+        _get(Client(), "/products/")
+    client.force_login(world.shopper.user, backend="marketplace.auth.PhoneOrUsernameBackend")
+    response = client.get("/products/")
+    assert "X-Storefront-Cache" not in response
