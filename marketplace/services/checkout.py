@@ -348,14 +348,13 @@ def _numbers_and_waybills(*, shopper, lines, delivery, route: Route) -> dict[str
     counter pickup order has no courier: the platform's logistics code and a number of ours,
     filed by the platform as before. A waybill of a checkout that is then refused is given
     back to the courier by dispatch's sweep."""
+    if route.mode != "delivery":
+        return {}  # numbered inside the transaction, as always
     listings = _listings(lines)
     plan: dict[str, tuple] = {}
-    allocate = import_string(settings.WAYBILL_ALLOCATOR) if route.mode == "delivery" else None
+    allocate = import_string(settings.WAYBILL_ALLOCATOR)
     for code, group in _group(lines, listings).items():
         number = order_number()
-        if allocate is None:
-            plan[code] = (number, Waybill(settings.LOGISTICS_COMPANY_CODE, f"YD{number[2:]}"))
-            continue
         allocated = allocate(
             order_no=number,
             consignee=" ".join(delivery.consignee.split()),
@@ -367,6 +366,10 @@ def _numbers_and_waybills(*, shopper, lines, delivery, route: Route) -> dict[str
         plan[code] = (number, Waybill(allocated.logistics_code, allocated.logistics_no,
                                       allocated.logistics_name))  # fmt: skip
     return plan
+
+
+def _platform_waybill(number: str) -> tuple[str, Waybill]:
+    return number, Waybill(settings.LOGISTICS_COMPANY_CODE, f"YD{number[2:]}")
 
 
 def _gross_weight(lines, listings: dict) -> Decimal:
@@ -394,7 +397,7 @@ def _place(
         )
         tax = assessment.tax
         extra += tax.dutiable_value
-        number, waybill = plan[code]
+        number, waybill = plan.get(code) or _platform_waybill(order_number())
         try:
             bonded_services.stock_reserve(
                 reference=number,
