@@ -4,6 +4,7 @@ import os
 
 from celery import Celery, signals
 
+from config import tracing
 from config.correlation import connect_celery_signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -13,6 +14,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Every task message carries the correlation id of the request (or task) that sent it.
 connect_celery_signals()
+tracing.connect_celery_signals()  # OTEL_ENABLED only
 
 
 @signals.setup_logging.connect(weak=False)

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+from config import tracing
 from config.logging import RESIDENT_ID
 
 HEADER = "X-Request-ID"
@@ -86,6 +87,7 @@ class CorrelationIdMiddleware:
         request.correlation_id = cid
         started = time.monotonic()
         with bound(cid):
+            tracing.annotate_current_span(cid)
             response = self.get_response(request)
             if settings.LOG_REQUESTS:  # the path only: a query string may carry tokens
                 request_logger.info(

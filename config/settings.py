@@ -409,6 +409,14 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Tracing (optional OpenTelemetry, config/tracing.py; pip install -e ".[otel]") ----------
+# Off unless OTEL_ENABLED or the standard OTEL_EXPORTER_OTLP_ENDPOINT is set; the other
+# standard OTEL_EXPORTER_OTLP_* variables configure the exporter.
+OTEL_ENABLED = env.bool(
+    "OTEL_ENABLED", default=bool(env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default=""))
+)
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="bondport")
+
 # --- Bondport --------------------------------------------------------------------------------
 # Public URLs printed by `make run` and used in links sent to shoppers.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
