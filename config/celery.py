@@ -4,7 +4,7 @@ import os
 
 from celery import Celery, signals
 
-from config import tracing
+from config import beatlock, tracing
 from config.correlation import connect_celery_signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -15,6 +15,7 @@ app.autodiscover_tasks()
 # Every task message carries the correlation id of the request (or task) that sent it.
 connect_celery_signals()
 tracing.connect_celery_signals()  # OTEL_ENABLED only
+beatlock.connect_celery_signals()  # exactly one beat: a second refuses to run
 
 
 @signals.setup_logging.connect(weak=False)

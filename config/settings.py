@@ -372,6 +372,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Exactly one beat (config/beatlock.py): on PostgreSQL an advisory lock held by the beat
+# process (checked every BEAT_LOCK_CHECK_SECONDS), otherwise an flock on BEAT_LOCK_FILE
+# (default: beside the SQLite database file, so the lock is per database as on PostgreSQL).
+BEAT_LOCK = env.bool("BEAT_LOCK", default=True)
+BEAT_LOCK_CHECK_SECONDS = env.float("BEAT_LOCK_CHECK_SECONDS", default=10.0)
+BEAT_LOCK_FILE = env.str("BEAT_LOCK_FILE", default="")
 
 # --- Logging (resident ID numbers are redacted from every record) ---------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
