@@ -43,7 +43,7 @@ seed: migrate
 run: seed
 	$(PY) manage.py collectstatic --noinput >/dev/null
 	$(PY) manage.py demo_info
-	$(BIN)/honcho -f Procfile.dev start
+	$(PY) deploy/supervise.py Procfile.dev
 
 # Without npm (a machine with no node) the browser suite's axe step is not installed: the browser
 # tests then fail with a clear message if chromium is present, and skip if it is not.

@@ -145,6 +145,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.correlation.CorrelationIdMiddleware",  # first: everything after logs the request id
     "django.middleware.security.SecurityMiddleware",
     "config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -381,24 +382,56 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Exactly one beat (config/beatlock.py): on PostgreSQL an advisory lock held by the beat
+# process (checked every BEAT_LOCK_CHECK_SECONDS), otherwise an flock on BEAT_LOCK_FILE
+# (default: beside the SQLite database file, so the lock is per database as on PostgreSQL).
+BEAT_LOCK = env.bool("BEAT_LOCK", default=True)
+BEAT_LOCK_CHECK_SECONDS = env.float("BEAT_LOCK_CHECK_SECONDS", default=10.0)
+BEAT_LOCK_FILE = env.str("BEAT_LOCK_FILE", default="")
 
 # --- Logging (resident ID numbers are redacted from every record) ---------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one JSON object per line (production's default, for a log shipper); text: for people.
+# Both carry the request/task correlation id (config/correlation.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PRODUCTION else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be 'json' or 'text'.")
+# One log line per web request (method, path, status, duration_ms, correlation id): on in
+# production (gunicorn's own access log is off in deploy/), off in the demo (runserver logs).
+LOG_REQUESTS = env.bool("LOG_REQUESTS", default=PRODUCTION)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_ids": {"()": "config.logging.RedactResidentIds"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact_ids": {"()": "config.logging.RedactResidentIds"},
+        "correlation": {"()": "config.correlation.CorrelationIdFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {
+            "()": "config.logging.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s",
+        },
+        "json": {"()": "config.logging.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_ids"],
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_ids", "correlation"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Tracing (optional OpenTelemetry, config/tracing.py; pip install -e ".[otel]") ----------
+# Off unless OTEL_ENABLED or the standard OTEL_EXPORTER_OTLP_ENDPOINT is set; the other
+# standard OTEL_EXPORTER_OTLP_* variables configure the exporter.
+OTEL_ENABLED = env.bool(
+    "OTEL_ENABLED", default=bool(env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default=""))
+)
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="bondport")
 
 # --- Bondport --------------------------------------------------------------------------------
 # Public URLs printed by `make run` and used in links sent to shoppers.

@@ -8,6 +8,8 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
+from config import correlation
+
 HEARTBEAT_KEY = "bondport:worker-heartbeat"
 logger = logging.getLogger(__name__)
 
@@ -41,7 +43,13 @@ def send_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = None) -
     """
     from django.db import transaction
 
-    transaction.on_commit(lambda: _send(name, args=args, kwargs=kwargs))
+    cid = correlation.current()  # the request's, even if the commit runs elsewhere
+
+    def send() -> None:
+        with correlation.bound(cid):
+            _send(name, args=args, kwargs=kwargs)
+
+    transaction.on_commit(send)
 
 
 def _queued_key(name: str) -> str:
@@ -80,7 +88,13 @@ def send_coalesced_on_commit(name: str, *, window_seconds: float = 5.0) -> None:
     no delay)."""
     from django.db import transaction
 
+    cid = correlation.current()
+
     def send() -> None:
+        with correlation.bound(cid):
+            _send_coalesced()
+
+    def _send_coalesced() -> None:
         countdown = 0.0
         try:
             if not cache.add(_queued_key(name), 1, timeout=window_seconds):

@@ -8,6 +8,7 @@ receipt endpoint asks the transport (verify_receipt_push) whether a push is auth
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,9 +18,12 @@ import requests
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from config import correlation
 from config.callbacks import CallbackRefused
 from customs.errors import GatewayRejected, GatewayUnavailable
 from customs.signing import MAX_SKEW_SECONDS, SignatureError, signed_headers, verify
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,10 @@ class HttpTransport:
     def _request(self, method: str, url: str, body: bytes, headers: dict) -> requests.Response:
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
+        cid = correlation.current()
         headers = {
             **headers,
+            **({correlation.HEADER: cid} if cid else {}),
             **signed_headers(
                 secret=settings.CUSTOMS_GATEWAY_SECRET,
                 method=method,
@@ -82,7 +88,9 @@ class HttpTransport:
                 timeout=(settings.CUSTOMS_CONNECT_TIMEOUT, settings.CUSTOMS_READ_TIMEOUT),
             )
         except (requests.Timeout, requests.ConnectionError) as exc:
+            logger.info("gateway %s %s: %s", method, parts.path, exc.__class__.__name__)
             raise GatewayUnavailable(f"{exc.__class__.__name__}: {url}") from exc
+        logger.info("gateway %s %s -> HTTP %s", method, parts.path, response.status_code)
         if response.status_code >= 500 or response.status_code == 429:
             raise GatewayUnavailable(f"HTTP {response.status_code} from {url}")
         if response.status_code >= 400:

@@ -8,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from config import correlation
 from customs.sandbox.authority import Knobs, goes_to_inspection
 from customs.sandbox.server import AUTHORITIES, Sandbox
 from customs.sandbox.watch import message_type_of
@@ -23,6 +24,14 @@ def make_handler(sandbox: Sandbox):
 
         def log_message(self, fmt, *args):  # quiet: the tests start many requests
             logger.debug(fmt, *args)
+
+        def parse_request(self) -> bool:
+            """Bind the sender's correlation id (X-Request-ID) for this request's log lines."""
+            parsed = super().parse_request()
+            if parsed:
+                correlation.bind(correlation.valid(self.headers.get(correlation.HEADER)))
+                logger.info("received %s %s", self.command, urlsplit(self.path).path)
+            return parsed
 
         def _answer(self, status: int, body: dict) -> None:
             self._unwatch()

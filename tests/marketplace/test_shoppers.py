@@ -138,3 +138,8 @@ def test_the_resident_id_never_reaches_the_logs(caplog):
     with pytest.raises(ResidentIdAlreadyRegistered):
         register(mobile="13900139000")
     assert VALID_IDS[0] not in caplog.text
+    # Production's JSON lines (every field of every record, extras included) mask it too.
+    from config.logging import JsonFormatter
+
+    as_json = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert VALID_IDS[0] not in as_json and VALID_IDS[0].lower() not in as_json

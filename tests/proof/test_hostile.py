@@ -401,6 +401,9 @@ def test_resident_id_never_reaches_logs_urls_or_error_pages(world, sandbox, clie
         f"{r.getMessage()} {r.args!r} {getattr(r, 'exc_text', '') or ''}" for r in caplog.records
     )
     assert len(caplog.records) > 5, "the flow should have logged something"
+    from config.logging import JsonFormatter  # production's format: extras and tracebacks too
+
+    logged += "\n" + "\n".join(JsonFormatter().format(r) for r in caplog.records)
     variants = {resident_id, resident_id.lower(), resident_id[:-1]}
     for variant in variants:
         assert variant not in logged
