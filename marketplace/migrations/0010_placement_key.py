@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0008_merge_sweep_mark_and_merchant_views'),
+        ('marketplace', '0009_payment_provider_customs_answer'),
     ]
 
     operations = [
