@@ -19,6 +19,16 @@ pytestmark = pytest.mark.django_db
 NOW = 1_900_000_000.0
 
 
+def ours(captured) -> int:
+    """Statements on our tables: the embedded default's database cache (the shared window's
+    counter; Redis in production) and its transaction control are not."""
+    control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+    return sum(
+        "bondport_cache" not in q["sql"] and not q["sql"].startswith(control)
+        for q in captured.captured_queries
+    )
+
+
 @pytest.fixture
 def budget(settings, monkeypatch):
     """Two expensive POSTs a second, the clock held inside one second."""
@@ -53,7 +63,7 @@ def test_a_burst_of_placements_past_the_budget_gets_clean_503s_and_nothing_half_
     assert Order.objects.count() == before + 2  # the refused ones wrote nothing
     with CaptureQueriesContext(connection) as captured:
         assert api.post("/api/v1/orders/place/", body, format="json").status_code == 503
-    assert len(captured) == 0  # refused before the token is even read
+    assert ours(captured) == 0  # refused before the token is even read
     # a payment start is expensive too; the status poll is not
     number = answers[0].json()[0]["number"]
     assert api.post(f"/api/v1/orders/{number}/payment/").status_code == 503
@@ -109,4 +119,4 @@ def test_a_repeated_payment_notification_is_idempotent_and_cheap(world, client):
     assert Declaration.objects.filter(order_no=order.number, kind="payment").count() == 1
     # the nonce (in its savepoint); the shopper's quota lock, the payment with its order (found
     # paid: nothing more) in a savepoint
-    assert len(captured) <= 7
+    assert ours(captured) <= 7
