@@ -201,7 +201,12 @@ def test_checkout_its_filing_task_and_the_gateway_call_log_one_correlation_id(
     tmp_path,
     json_log,
 ):
+    from celery import current_app
+
     authority = JsonSandbox(tmp_path / "authority.sqlite3").start()
+    # A push another test left in the queue would take this order's filing under its own id.
+    with current_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge("customs_filing")
     try:
         settings.LOG_REQUESTS = True
         worker = celery_worker_process(

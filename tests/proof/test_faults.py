@@ -62,7 +62,7 @@ def resident_id(n: int) -> str:
     from stdnum.cn import ric
 
     body = f"110105{1970 + n % 30}{1 + n % 12:02d}{1 + n % 28:02d}{100 + n:03d}"
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")  # it skips the last character
 
 
 def shop(world) -> tuple[list[list[tuple[int, int]]], list]:
