@@ -112,8 +112,9 @@ def test_profile_needs_authentication(api):
 
 
 def test_profile_shows_only_my_own_quota(api):
-    mine = ShopperFactory(real_name="王芳", resident_id="11010519491231002X")
-    other = ShopperFactory(real_name="李娜", resident_id="440524188001010014")
+    # Mobiles of their own: a sequence number could contain the other's "0014".
+    mine = ShopperFactory(real_name="王芳", resident_id="11010519491231002X", mobile="13911112222")
+    other = ShopperFactory(real_name="李娜", resident_id="440524188001010014", mobile="13933334444")
     now = timezone.now()
     OrderFactory(shopper=mine, goods_value=Decimal("1200.00"), paid_at=now)
     OrderFactory(shopper=other, goods_value=Decimal("4000.00"), paid_at=now)
