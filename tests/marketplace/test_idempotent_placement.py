@@ -60,9 +60,15 @@ def test_a_new_key_places_a_new_order_and_no_key_keeps_todays_behaviour(world):
 def test_the_key_reused_for_another_order_is_refused_and_writes_nothing(world):
     api = client_for(world.shopper.user)
     place(api, body(world, 1), "key-a")
-    other = place(api, body(world, 3), "key-a")
+    other = place(api, body(world, 3), "key-a")  # Chinese by default
     assert other.status_code == 422
-    assert other.json()["code"] == "idempotency_key_reused" and "new key" in other.json()["message"]
+    assert (
+        other.json()["code"] == "idempotency_key_reused"
+        and "新订单请发送新的键" in other.json()["message"]
+    )
+    english = api.post("/api/v1/orders/place/", body(world, 3), format="json",
+                       HTTP_IDEMPOTENCY_KEY="key-a", HTTP_ACCEPT_LANGUAGE="en")  # fmt: skip
+    assert english.status_code == 422 and "Send a new key" in english.json()["message"]
     assert Order.objects.count() == 1
 
 
