@@ -13,8 +13,9 @@ is rendered and not kept; a product page names its listing in the URL and is kep
 first view.
 
 What the stamp cannot see is a listing entering or leaving a list page (a new listing, a
-merchant approved or suspended, a category renamed): saving or deleting any catalog row bumps
-a catalog version in the shared cache (`CACHE_URL`), read at most once a second per process
+merchant approved or suspended, a category renamed) or a counter's new address or hours:
+saving or deleting any catalog or location row bumps a catalog version in the shared cache
+(`CACHE_URL`), read at most once a second per process
 (another node's save is seen within that second), and a kept page lives at most
 `STOREFRONT_CACHE_SECONDS` (0 turns the cache off) for writes that bypass `save()`.
 
@@ -173,9 +174,11 @@ def kept_page(view=None, *, listing_ids=None):
 
 
 def connect() -> None:
-    from bonded.models import GoodsItem
+    from bonded.models import GoodsItem, Location
     from marketplace.models import Brand, Category, Listing, Merchant, TaxCategory
 
-    for model in (Listing, GoodsItem, Brand, Category, TaxCategory, Merchant):
+    # Location: a product page shows each counter's address and opening hours (found by the
+    # several-node proof: new hours saved on one node were served stale from the other).
+    for model in (Listing, GoodsItem, Brand, Category, TaxCategory, Merchant, Location):
         for signal in (post_save, post_delete):
             signal.connect(catalog_changed, sender=model, dispatch_uid=f"sf-{model.__name__}")

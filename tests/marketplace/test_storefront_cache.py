@@ -81,3 +81,21 @@ def test_signed_in_visitors_are_never_served_a_kept_page(world, client):
     client.force_login(world.shopper.user, backend="marketplace.auth.PhoneOrUsernameBackend")
     response = client.get("/products/")
     assert "X-Storefront-Cache" not in response
+
+
+def test_product_page_follows_a_counters_new_opening_hours(world):
+    """A counter's address and hours are on every product page, not in the stamp: saving the
+    counter must bump the catalog version (the several-node proof caught it served stale)."""
+    world.counter.address_en = "Hall B, Zhengzhou bonded zone"
+    world.counter.opening_hours = "09:00-21:00"
+    world.counter.save()
+    url = f"/products/{world.paste.pk}/"
+    for _ in range(2):
+        _get(Client(), url)
+    kept, _n = _get(Client(), url)
+    assert kept["X-Storefront-Cache"] == "hit" and "09:00-21:00" in kept.content.decode()
+    world.counter.opening_hours = "10:00-18:30"
+    world.counter.save()
+    after, _n = _get(Client(), url)
+    page = after.content.decode()
+    assert "10:00-18:30" in page and "09:00-21:00" not in page
