@@ -52,9 +52,22 @@ def _fresh_caches() -> Iterator[None]:
     refcache.forget()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed  # read by fixtures that keep evidence of a failure
+    return report
+
+
+WORKER_LOGS = Path(settings.BASE_DIR) / "ci-artifacts" / "worker-logs"
+
+
 @pytest.fixture
-def celery_worker_process(transactional_db) -> Iterator[type[WorkerProcess]]:
-    """Start real worker processes: `celery_worker_process("default").start()`."""
+def celery_worker_process(transactional_db, request) -> Iterator[type[WorkerProcess]]:
+    """Start real worker processes: `celery_worker_process("default").start()`. When the test
+    fails, each worker's output is kept in ci-artifacts/worker-logs/ and its tail printed (a
+    flaky wait is otherwise a timeout with nothing to read)."""
     started: list[WorkerProcess] = []
 
     def factory(queues: str = "default", **kwargs) -> WorkerProcess:
@@ -65,6 +78,12 @@ def celery_worker_process(transactional_db) -> Iterator[type[WorkerProcess]]:
     yield factory
     for worker in started:
         worker.stop()
+    if getattr(request.node, "call_failed", False):
+        WORKER_LOGS.mkdir(parents=True, exist_ok=True)
+        for n, worker in enumerate(started):
+            name = f"{request.node.name[:120]}-{n}-{worker.queues.replace(',', '+')}.log"
+            (WORKER_LOGS / name).write_text("".join(worker.output))
+            print(f"--- worker {n} ({worker.queues}), last lines:\n" + "".join(worker.output[-30:]))
 
 
 @pytest.fixture(scope="session", autouse=True)
