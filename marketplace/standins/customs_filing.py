@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from customs import messages
-from customs.errors import GatewayRejected, GatewayUnavailable
+from customs.errors import GatewayRejected, GatewayUnavailable, InvalidMessage
 from customs.gateway import HttpTransport
 
 logger = logging.getLogger("marketplace.standins")
@@ -128,8 +128,16 @@ class CustomsFiler:
 
     def _file(self, record: PaymentRecord, filing: dict) -> None:
         try:
+            xml = record.xml()
+        except InvalidMessage as exc:  # e.g. no payer identity: sending it again cannot help
+            with self.wake:
+                filing.update(state="invalid", answer=exc.message)
+                self.queue.pop(record.guid, None)
+            logger.warning("CEB411 for %s not filed: %s", record.order_no, exc.message)
+            return
+        try:
             result = self._transport(record.pay_code).send(
-                authority="customs", message_guid=record.message_guid, xml=record.xml(),
+                authority="customs", message_guid=record.message_guid, xml=xml,
                 order_nos=[record.order_no],
             )  # fmt: skip
         except GatewayUnavailable as exc:
@@ -139,7 +147,9 @@ class CustomsFiler:
             with self.wake:
                 filing.update(state="refused", answer=exc.message)
                 self.queue.pop(record.guid, None)
-            logger.warning("CEB411 for %s refused: %s", record.order_no, exc.message)
+            # The reason may quote a field's value (the payer's ID): only the status is logged.
+            logger.warning("CEB411 for %s refused: HTTP %s", record.order_no,
+                           exc.extra.get("http_status"))  # fmt: skip
             return
         answers = result.body.get("records") or [{}]
         with self.wake:
