@@ -678,6 +678,22 @@ PAYMENT_STANDIN_KEY_DIR = env.str(
 )
 PAYMENT_STANDIN = SANDBOXES_ENABLED and env.bool("PAYMENT_STANDIN", default=False)
 _STANDIN_URL = f"http://127.0.0.1:{PAYMENT_STANDIN_PORT}"
+# Where the stand-in files the payment record (CEB411) as the payment company, once it accepted
+# a customs declaration (marketplace/standins/customs_filing.py): the customs authority's base
+# URL in the sandbox contract (signed with CUSTOMS_GATEWAY_SECRET). Default: the sandbox's
+# /customs, the same authority our gateway files with. Empty: the stand-in files nothing.
+# With CUSTOMS_TRANSPORT=eport the authority is the one behind the E-Port stand-in (its HTTP
+# side takes other parties' messages on /customs/messages, customs/sandbox/eport_http.py).
+PAYMENT_STANDIN_CUSTOMS_URL = env.str(
+    "PAYMENT_STANDIN_CUSTOMS_URL",
+    default=f"http://127.0.0.1:{CUSTOMS_EPORT_STANDIN_PORT}/customs"
+    if CUSTOMS_TRANSPORT in ("eport", "customs.eport.EPortTransport")
+    else CUSTOMS_GATEWAY_URL,
+)
+# First retry after this many seconds while the authority is unreachable, doubling up to 60.
+PAYMENT_STANDIN_CUSTOMS_RETRY_SECONDS = env.float(
+    "PAYMENT_STANDIN_CUSTOMS_RETRY_SECONDS", default=2.0
+)
 # Development defaults (the stand-ins accept them); production names its own (config/checks.py).
 _DEV_PAYMENT_IDS = (
     {

@@ -55,14 +55,19 @@ class Transport(Protocol):
 
 
 class HttpTransport:
-    """HMAC-signed HTTP, timeouts on every call, one pooled session per process."""
+    """HMAC-signed HTTP, timeouts on every call, one pooled session per process.
 
-    def __init__(self) -> None:
+    Another party filing with the same authority (the payment stand-ins file CEB411 as the
+    payment company) passes its own customs URL, key and sender code; we use the settings."""
+
+    def __init__(self, *, customs_url: str = "", secret: str = "", sender: str = "") -> None:
         self.session = requests.Session()
+        self.customs_url, self.secret, self.sender = customs_url, secret, sender
 
     def _url(self, authority: str) -> str:
-        base = settings.CUSTOMS_CIQ_URL if authority == "ciq" else settings.CUSTOMS_GATEWAY_URL
-        return base.rstrip("/")
+        if authority == "ciq":
+            return settings.CUSTOMS_CIQ_URL.rstrip("/")
+        return (self.customs_url or settings.CUSTOMS_GATEWAY_URL).rstrip("/")
 
     def _request(self, method: str, url: str, body: bytes, headers: dict) -> requests.Response:
         parts = urlsplit(url)
@@ -72,11 +77,11 @@ class HttpTransport:
             **headers,
             **({correlation.HEADER: cid} if cid else {}),
             **signed_headers(
-                secret=settings.CUSTOMS_GATEWAY_SECRET,
+                secret=self.secret or settings.CUSTOMS_GATEWAY_SECRET,
                 method=method,
                 path=path,
                 body=body,
-                sender=settings.CUSTOMS_SENDER_CODE,
+                sender=self.sender or settings.CUSTOMS_SENDER_CODE,
             ),
         }
         try:

@@ -45,6 +45,11 @@ class Knobs:
     quiet_types: list[str] = field(default_factory=list)
     duplicate_key_on_resend: bool = False  # a re-sent record it holds: -1 duplicate business key
     status_query: bool = True  # False: POST <base>/status answers 404 (no status query)
+    # An inventory list whose order, payment or waybill has not arrived yet waits this long for
+    # it (rechecked every half second) before it is refused: the payment record comes from the
+    # payment company, not from the platform, and may come after the list. A document that
+    # arrived and was refused is not waited for.
+    documents_wait_seconds: float = 30.0
 
     def update(self, values: dict) -> None:
         for key, value in values.items():

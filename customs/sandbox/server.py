@@ -64,6 +64,7 @@ RECEIPT_TYPES = {"CEB311": "CEB312", "CEB411": "CEB412", "CEB511": "CEB512", "CE
 # The receipt steps a record may still have ahead of it (Sandbox.later), by name: durable rows,
 # so only these methods, with JSON arguments, can be scheduled.
 STEPS = ("_first_step", "_review", "_conclude", "_advance")
+DOCUMENTS_RECHECK_SECONDS = 0.5  # an inventory list waiting for its documents (Knobs)
 
 
 class Sandbox:
@@ -214,12 +215,14 @@ class Sandbox:
         row = self._one("SELECT MAX(CAST(substr(invt_no, 10) AS INTEGER)) FROM records")
         return (row[0] or 0) + 1
 
-    def later(self, steps: int, fn, *args) -> None:
+    def later(self, steps: int, fn, *args, seconds: float | None = None) -> None:
         """Schedule a receipt step: a row of the steps table, due by the wall clock, so a
-        restarted sandbox runs what it had promised."""
+        restarted sandbox runs what it had promised. `seconds` instead of receipt steps: a
+        recheck at a fixed interval."""
         if fn.__name__ not in STEPS:
             raise ValueError(f"{fn.__name__} is not a schedulable step")
-        due = time.time() + steps * self.knobs.latency_ms / 1000
+        delay = steps * self.knobs.latency_ms / 1000 if seconds is None else seconds
+        due = time.time() + delay
         self._exec(
             "INSERT INTO steps (due, name, args) VALUES (?, ?, ?)",
             due, fn.__name__, json.dumps(args),
@@ -414,11 +417,12 @@ class Sandbox:
         row = self._one("SELECT status FROM records WHERE authority=? AND guid=?", authority, guid)
         return row[0] if row else 0
 
-    def _first_step(self, authority: str, message_type: str, guid: str, record: dict) -> None:
+    def _first_step(self, authority: str, message_type: str, guid: str, record: dict,
+                    waiting_since: float | None = None) -> None:  # fmt: skip
         if self._status(authority, guid) != 2:
             return  # ran before the restart (or the record is gone)
         if message_type == "CEB621":
-            return self._inventory(authority, guid, record)
+            return self._inventory(authority, guid, record, waiting_since)
         if message_type == "CEB623":
             return self._cancel(authority, guid, record)
         if message_type == "CEB625":
@@ -428,21 +432,26 @@ class Sandbox:
         reason = first_checks(message_type, record["head"], self.knobs)
         self.emit(authority, guid, 100 if reason else 120, reason or "logical checks passed")
 
-    def _inventory(self, authority: str, guid: str, record: dict) -> None:
+    def _inventory(self, authority: str, guid: str, record: dict,
+                   waiting_since: float | None = None) -> None:  # fmt: skip
         head = record["head"]
         if authority == "ciq":
             self.emit(authority, guid, 120, "CIQ accepted")
             self.later(1, self._conclude, authority, guid, self.knobs.ciq_inspection_rate)
             return
         order_no = head["orderNo"]
-        docs = {
-            name: (r if r and r["status"] not in (100, 0) else None)
-            for name, r in (
-                ("order", self.record("customs", "CEB311", order_no)),
-                ("payment", self._payment(order_no)),
-                ("waybill", self.record("customs", "CEB511", order_no)),
-            )
+        found = {
+            "order": self.record("customs", "CEB311", order_no),
+            "payment": self._payment(order_no),
+            "waybill": self.record("customs", "CEB511", order_no),
         }
+        since = waiting_since or time.time()
+        if None in found.values() and time.time() - since < self.knobs.documents_wait_seconds:
+            # Filed by other parties (the payment company's CEB411): it may still come.
+            self.later(0, self._first_step, authority, "CEB621", guid, record, since,
+                       seconds=DOCUMENTS_RECHECK_SECONDS)  # fmt: skip
+            return
+        docs = {n: (r if r and r["status"] not in (100, 0) else None) for n, r in found.items()}
         reasons = three_order_reasons(
             inventory=record, positive=self.positive, knobs=self.knobs, **docs
         )

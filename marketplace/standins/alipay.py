@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from marketplace.standins import json_answer, page, pay_form, post_notification
+from marketplace.standins.customs_filing import CustomsFiler, PaymentRecord
 
 CST = timezone(timedelta(hours=8))
 
@@ -34,7 +35,12 @@ def unsigned_string(params: dict, *, drop=("sign",)) -> str:
 
 
 class AlipayStandIn:
-    def __init__(self, *, app_public_pem: str, alipay_private_pem: str, app_id: str):
+    # Alipay's payment company as registered with customs: the CEB411's payCode.
+    pay_code, pay_name = "31222699S7", "支付宝（中国）网络技术有限公司"
+    wallet_telephone = "13800000000"  # the mobile bound to the stand-in's accounts
+
+    def __init__(self, *, app_public_pem: str, alipay_private_pem: str, app_id: str,
+                 filer: CustomsFiler | None = None):  # fmt: skip
         self.app_key = load_pem_public_key(app_public_pem.encode())
         self.alipay_key = load_pem_private_key(alipay_private_pem.encode(), password=None)
         self.app_id = app_id
@@ -44,6 +50,7 @@ class AlipayStandIn:
         self.refunds: list[dict] = []
         self.customs: list[dict] = []
         self.refused: list[str] = []
+        self.filer = filer  # files the CEB411 with customs on an accepted declaration
 
     def sign(self, text: str) -> str:
         return base64.b64encode(self.alipay_key.sign(text.encode(), PKCS1v15(), SHA256())).decode()
@@ -150,6 +157,8 @@ class AlipayStandIn:
             paid_by.get("name"),
             paid_by.get("number"),
         )
+        if self.filer is not None:  # the payer as Alipay knows them, whoever it is
+            self.filer.submit(self._payment_record(charge, biz))
         return self.answer(api, {
             "code": "10000", "msg": "Success", "trade_no": biz["trade_no"],
             "alipay_declare_no": f"2026{secrets.randbelow(10**16):016d}",
@@ -157,6 +166,18 @@ class AlipayStandIn:
             "pay_transaction_id": biz["trade_no"], "ver_dept": "UNIONPAY",
             "out_request_no": biz["out_request_no"],
         })  # fmt: skip
+
+    def _payment_record(self, charge: dict, biz: dict) -> PaymentRecord:
+        """The payment as Alipay holds it: amount paid, trade number, the account's payer."""
+        paid_by = charge.get("paid_by") or {}
+        paid_at = datetime.strptime(charge["gmt_payment"], "%Y-%m-%d %H:%M:%S")
+        return PaymentRecord(
+            pay_code=self.pay_code, pay_name=self.pay_name, pay_transaction_id=charge["trade_no"],
+            order_no=biz["out_request_no"], ebp_code=biz["merchant_customs_code"],
+            ebp_name=biz["merchant_customs_name"], payer_name=paid_by.get("name", ""),
+            payer_id_number=paid_by.get("number", ""), telephone=self.wallet_telephone,
+            amount_paid=Decimal(charge["total_amount"]), pay_time=paid_at.replace(tzinfo=CST),
+        )  # fmt: skip
 
     # --- the payer -------------------------------------------------------------------------
     def pay_page(self, method: str, no: str, body: bytes):

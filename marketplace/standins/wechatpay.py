@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -27,14 +28,20 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from marketplace.standins import json_answer, page, pay_form, post_notification
+from marketplace.standins.customs_filing import CustomsFiler, PaymentRecord
 
 CST = timezone(timedelta(hours=8))
 AUTH = re.compile(r'(\w+)="([^"]*)"')
 
 
 class WeChatPayStandIn:
+    # WeChat Pay's payment company (Tenpay) as registered with customs: the CEB411's payCode.
+    pay_code, pay_name = "4403169D3W", "财付通支付科技有限公司"
+    wallet_telephone = "13800000000"  # the mobile bound to the stand-in's wallets
+
     def __init__(self, *, merchant_public_pem: str, platform_private_pem: str,
-                 public_key_id: str, apiv3_key: str, mchid: str, appid: str):  # fmt: skip
+                 public_key_id: str, apiv3_key: str, mchid: str, appid: str,
+                 filer: CustomsFiler | None = None):  # fmt: skip
         self.merchant_key = load_pem_public_key(merchant_public_pem.encode())
         self.platform_key = load_pem_private_key(platform_private_pem.encode(), password=None)
         self.public_key_id = public_key_id
@@ -47,6 +54,7 @@ class WeChatPayStandIn:
         self.customs: list[dict] = []  # declarations as received
         self.certificates: list[dict] = []  # identity checks, decrypted
         self.refused: list[str] = []  # why requests were refused (bad signature...)
+        self.filer = filer  # files the CEB411 with customs on an accepted declaration
 
     # --- signatures ------------------------------------------------------------------------
     def sign(self, message: str) -> str:
@@ -159,6 +167,8 @@ class WeChatPayStandIn:
         if not data.get("customs") or not data.get("merchant_customs_no"):
             return self.answer(400, {"code": "PARAM_ERROR", "message": "customs"})
         self.customs.append(data)
+        if self.filer is not None:
+            self.filer.submit(self._payment_record(charge, data))
         return self.answer(200, {
             "appid": self.appid, "mchid": self.mchid, "out_trade_no": data["out_trade_no"],
             "transaction_id": data["transaction_id"], "customs": data["customs"],
@@ -169,6 +179,20 @@ class WeChatPayStandIn:
             "verify_department_trade_id": f"VD{data['transaction_id'][-12:]}",
             "modify_time": datetime.now(CST).isoformat(timespec="seconds"),
         })  # fmt: skip
+
+    def _payment_record(self, charge: dict, data: dict) -> PaymentRecord:
+        """The payment as WeChat Pay holds it: amount paid, transaction, the wallet's payer."""
+        paid_by = charge.get("paid_by") or {}
+        return PaymentRecord(
+            pay_code=self.pay_code, pay_name=self.pay_name,
+            pay_transaction_id=charge["transaction_id"],
+            order_no=data.get("sub_order_no") or charge.get("attach") or charge["out_trade_no"],
+            ebp_code=data["merchant_customs_no"], ebp_name=data["merchant_customs_no"],
+            payer_name=paid_by.get("name", ""), payer_id_number=paid_by.get("number", ""),
+            telephone=self.wallet_telephone,
+            amount_paid=Decimal(charge["amount"]["total"]) / 100,
+            pay_time=datetime.fromisoformat(charge["success_time"]),
+        )  # fmt: skip
 
     def verify_certificate(self, data: dict):
         charge = self.charges.get(data.get("out_trade_no", ""))

@@ -91,7 +91,7 @@ class SandboxProcess(ManagedProcess):
             outage=False, inspection_rate=0.0, ciq_inspection_rate=0.0, reject_ebc_codes=[],
             reject_hs_codes=[], hold_next=0, hold_seconds=0, hold_types=[], mute_after_accept=0,
             stall_after_accept=0, forget_after_accept=0, quiet_types=[],
-            duplicate_key_on_resend=False, status_query=True,
+            duplicate_key_on_resend=False, status_query=True, documents_wait_seconds=30.0,
         )  # fmt: skip
 
 

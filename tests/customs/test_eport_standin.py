@@ -189,3 +189,48 @@ def test_a_resent_message_is_answered_with_its_current_status(zone, standin):
     assert (again.source, again.outcome) == ("eport", "stale")
     decl.refresh_from_db()
     assert decl.state == "accepted"
+
+
+def test_the_payment_companys_ceb411_filed_on_its_own_line_clears_the_list(zone, standin, settings):
+    """With a real payment adapter the payment company files the CEB411, not through our
+    exchange folders but on its own line to the authority behind them (the stand-ins'
+    CustomsFiler, the sandbox's HTTP contract): the three-document check sees it."""
+    from marketplace.standins.customs_filing import CustomsFiler, PaymentRecord
+
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    payment = payment_filing(order, filed_by="wechatpay", filed_answer="SUBMITTED")
+    services.declaration_create_payment(payment=payment)
+    filer = CustomsFiler(
+        customs_url=f"{standin.base}/customs", secret=settings.CUSTOMS_GATEWAY_SECRET,
+        retry_seconds=0.2,
+    )  # fmt: skip
+    filer.submit(PaymentRecord(
+        pay_code="4403169D3W", pay_name="财付通支付科技有限公司",
+        pay_transaction_id=payment.pay_transaction_id, order_no=order.order_no,
+        ebp_code=order.ebp_code, ebp_name="Bondport", payer_name=payment.payer_name,
+        payer_id_number=payment.payer_id_number, telephone="13800000000",
+        amount_paid=payment.amount_paid, pay_time=payment.paid_at,
+    ))  # fmt: skip
+
+    view = drive_files(order.order_no)
+
+    assert view.state == "released", view
+    [filing] = filer.filed(order.order_no)
+    assert filing["state"] == "filed" and filing["attempts"] == 1
+    import json
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{standin.root / 'standin.sqlite3'}?mode=ro", uri=True)
+    try:
+        rows = db.execute(
+            "SELECT data, status FROM records WHERE type='CEB411' AND order_no=?",
+            (order.order_no,),
+        ).fetchall()
+    finally:
+        db.close()
+    [(data, status)] = rows
+    head = json.loads(data)["head"]
+    assert status == 120 and head["payCode"] == "4403169D3W" != order.pay_code
+    assert head["amountPaid"] == f"{order.actural_paid:.2f}"
+    assert head["payTransactionId"] == payment.pay_transaction_id

@@ -1,5 +1,7 @@
 """Order -> payment -> inventory list -> release, against the real sandbox process."""
 
+import time
+
 import pytest
 
 from bonded.models import AccountBookEntry, Balance, Move
@@ -159,6 +161,62 @@ def test_gateway_outage_keeps_declarations_pending_until_it_ends(zone, sandbox):
     assert decl.state == "pending" and decl.attempts == 1 and "503" in decl.last_error
     sandbox.control(outage=False)
     assert services.declarations_file().sent == 2
+
+
+def _sent_without_a_payment_record(order) -> None:
+    """Order and waybill filed and accepted, the payment filed by the payment company (so we
+    send no CEB411), our inventory list sent."""
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declaration_create_payment(
+        payment=payment_filing(order, filed_by="wechatpay", filed_answer="SUBMITTED")
+    )
+    for _ in range(200):
+        services.declarations_file()
+        services.receipts_poll(authority="customs")
+        if Declaration.objects.filter(
+            order_no=order.order_no, kind="inventory", sent_at__isnull=False
+        ).exists():
+            return
+    raise AssertionError("the inventory list was not sent")
+
+
+def test_an_inventory_list_waits_for_the_payment_companys_ceb411(zone, sandbox, settings):
+    """The payment company files the CEB411 under its own code and sender, possibly after our
+    inventory list: the list waits for it, and nothing refuses a sender that is not us."""
+    from marketplace.standins.customs_filing import CustomsFiler, PaymentRecord
+
+    order = order_filing(zone)
+    _sent_without_a_payment_record(order)
+    time.sleep(1.5)  # three rechecks
+    held = sandbox.records(order.order_no)
+    assert held["customs:CEB621"]["status"] == 2 and "customs:CEB411" not in held
+    payment = payment_filing(order)
+    filer = CustomsFiler(customs_url=sandbox.customs_url, secret=settings.CUSTOMS_GATEWAY_SECRET)
+    filer.submit(PaymentRecord(
+        pay_code="4403169D3W", pay_name="财付通支付科技有限公司",
+        pay_transaction_id=payment.pay_transaction_id, order_no=order.order_no,
+        ebp_code=order.ebp_code, ebp_name="Bondport", payer_name=payment.payer_name,
+        payer_id_number=payment.payer_id_number, telephone="13800000000",
+        amount_paid=payment.amount_paid, pay_time=payment.paid_at,
+    ))  # fmt: skip
+
+    view = drive(order.order_no)
+
+    assert view.state == "released"
+    held = sandbox.records(order.order_no)
+    assert held["customs:CEB411"]["data"]["head"]["payCode"] == "4403169D3W" != order.pay_code
+    assert held["customs:CEB411"]["status"] == 120
+
+
+def test_an_inventory_list_whose_payment_never_comes_is_refused_after_the_wait(zone, sandbox):
+    sandbox.control(documents_wait_seconds=0.5)
+    order = order_filing(zone)
+    _sent_without_a_payment_record(order)
+
+    view = drive(order.order_no)
+
+    assert view.state == "rejected"
+    assert "no accepted payment" in sandbox.records(order.order_no)["customs:CEB621"]["info"]
 
 
 def test_sandbox_refuses_unsigned_requests(sandbox):

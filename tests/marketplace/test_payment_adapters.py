@@ -5,6 +5,7 @@ duplicate), query, refund to the fen, and the payment company's customs declarat
 received, what we recorded, and customs filing no CEB411 of its own)."""
 
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -446,3 +447,23 @@ def test_with_wechat_pay_the_inventory_goes_out_without_a_ceb411_of_ours(
     assert decl.state == "accepted" and decl.message_id is None and decl.attempts == 0
     inventory = Declaration.objects.get(order_no=order.number, kind="inventory")
     assert inventory.state != "pending" and inventory.sent_at is not None
+
+
+def test_a_payment_record_customs_would_not_take_is_not_filed_again_and_again():
+    from datetime import UTC, datetime
+
+    from marketplace.standins.customs_filing import CustomsFiler, PaymentRecord
+    from tests.support import wait_until
+
+    filer = CustomsFiler(customs_url="http://127.0.0.1:9/customs", secret="s", retry_seconds=0.05)
+    record = PaymentRecord(
+        pay_code="4403169D3W", pay_name="Tenpay", pay_transaction_id="4200000001",
+        order_no="BP1", ebp_code="4101260001", ebp_name="Bondport", payer_name="",
+        payer_id_number="", telephone="13800000000", amount_paid=Decimal("1.00"),
+        pay_time=datetime.now(UTC),
+    )  # fmt: skip
+    assert filer.submit(record) == filer.submit(record) == record.guid  # the same filing
+    wait_until(lambda: filer.filed("BP1")[0]["state"] != "queued", timeout=10)
+    time.sleep(0.2)
+    [filing] = filer.filed("BP1")
+    assert filing["state"] == "invalid" and filing["attempts"] == 1

@@ -43,4 +43,5 @@ class Command(BaseCommand):
         from customs.sandbox.eport_http import serve
 
         serve(standin, host=options["host"], port=options["port"],
-              platform_url=options["platform_url"], out=sys.stdout)  # fmt: skip
+              platform_url=options["platform_url"], out=sys.stdout,
+              party_secret=settings.CUSTOMS_GATEWAY_SECRET)  # fmt: skip

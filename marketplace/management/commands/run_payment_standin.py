@@ -1,7 +1,9 @@
 """Run the local stand-in of the payment provider PAYMENT_PROVIDER names (WeChat Pay or Alipay)
 on PAYMENT_STANDIN_PORT, with the development keys of var/payment-standin/ (`make run` with
-PAYMENT_PROVIDER=wechatpay|alipay PAYMENT_STANDIN=1). With the sandbox provider there is
-nothing to stand in for: it idles, so honcho keeps the other processes running."""
+PAYMENT_PROVIDER=wechatpay|alipay PAYMENT_STANDIN=1). On an accepted customs declaration it
+files the payment record (CEB411) with PAYMENT_STANDIN_CUSTOMS_URL, as the payment company.
+With the sandbox provider there is nothing to stand in for: it idles, so honcho keeps the
+other processes running."""
 
 import time
 from pathlib import Path
@@ -11,6 +13,18 @@ from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.payment_keys import ensure_standin_keys
 from marketplace.standins import StandInServer
+from marketplace.standins.customs_filing import CustomsFiler
+
+
+def customs_filer() -> CustomsFiler | None:
+    """The payment company files its CEB411 with the local customs authority (None: nowhere)."""
+    if not settings.PAYMENT_STANDIN_CUSTOMS_URL:
+        return None
+    return CustomsFiler(
+        customs_url=settings.PAYMENT_STANDIN_CUSTOMS_URL,
+        secret=settings.CUSTOMS_GATEWAY_SECRET,
+        retry_seconds=settings.PAYMENT_STANDIN_CUSTOMS_RETRY_SECONDS,
+    )
 
 
 def standin_for(provider: str):
@@ -30,6 +44,7 @@ def standin_for(provider: str):
             apiv3_key=apiv3_key(),
             mchid=settings.WECHATPAY_MCHID,
             appid=settings.WECHATPAY_APPID,
+            filer=customs_filer(),
         )
     if provider.endswith("AlipayProvider"):
         from marketplace.standins.alipay import AlipayStandIn
@@ -38,6 +53,7 @@ def standin_for(provider: str):
             app_public_pem=read("alipay-app-public.pem"),
             alipay_private_pem=read("alipay-private.pem"),
             app_id=settings.ALIPAY_APP_ID,
+            filer=customs_filer(),
         )
     return None
 
