@@ -211,9 +211,11 @@ class _Batch:
             if decl is not None and decl.order_no in self.reread:
                 self.order(decl.order_no)
                 decl = self.decls[receipt.decl_guid]
+            parent, own = self._trace_contexts(decl)
             with tracing.span_under(
                 "customs.receipt.apply",
-                stored=decl.trace_context if decl else "",
+                stored=parent,
+                linked=own,
                 attributes=_span_attributes(receipt, decl),
             ) as span:
                 outcome = self._apply(receipt, decl) if decl else "unknown declaration"
@@ -226,6 +228,18 @@ class _Batch:
         if self.receipts:
             self._mark_applied(now)
         return outcomes
+
+    def _trace_contexts(self, decl: Declaration | None) -> tuple[str, tuple[str, ...]]:
+        """The receipt span's parent and links (config/tracing.py): the order's first filing
+        (of the declarations already read: none are read for it) and the declaration's own."""
+        if decl is None or not tracing.is_on():
+            return "", ()
+        order = self.orders.get(decl.order_no)
+        kept = [d for d in order.decls if d.trace_context] if order is not None else []
+        first = min(kept, key=lambda d: (d.created_at, d.pk)).trace_context if kept else ""
+        if not first or first == decl.trace_context:
+            return decl.trace_context, ()
+        return first, (decl.trace_context,)
 
     def _mark_applied(self, now) -> None:
         """One UPDATE, its CASEs by declaration and by outcome (a few of each), not by receipt

@@ -113,9 +113,10 @@ def _purge_filing_queue() -> None:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_an_orders_receipts_and_release_join_its_checkout_trace(world, client, sandbox, spans):
-    """Checkout, filing task, gateway call, the receipts applied later (polled here, outside
-    any span, as the beat's poll or the authority's push would be), the release out of bond,
-    the inventory list's filing and the order's release: one trace."""
+    """Checkout, filing task, gateway call; the payment later (a request and a filing of its
+    own); the receipts applied later still (polled here, outside any span, as the beat's poll
+    or the authority's push would be), the inventory list's filing they cause, the release
+    out of bond and the order's release: one trace, the checkout's."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery import app
@@ -127,21 +128,6 @@ def test_an_orders_receipts_and_release_join_its_checkout_trace(world, client, s
     _purge_filing_queue()
     client.force_login(world.shopper.user)
     client.post("/cart/", {"listing": world.paste.pk, "quantity": "1"})
-    response = client.post(
-        "/checkout/", {"mode": "pickup", "counter_code": "C-ZZ1", "confirm": "1"},
-        HTTP_X_REQUEST_ID="trace-me-2",
-    )  # fmt: skip
-    assert response.status_code == 302
-    number = re.search(r"/orders/(BP\d+)/", response["Location"]).group(1)
-    # Paid before any worker runs: the payment's nudge joins the push the checkout queued, so
-    # that one filing (in the checkout's trace) files the order, waybill and payment.
-    _charge, paid = pay(client, Order.objects.get(number=number))
-    assert paid.status_code == 200
-    [request] = [
-        s for s in spans.get_finished_spans()
-        if s.kind.name == "SERVER" and s.attributes.get("bondport.correlation_id") == "trace-me-2"
-    ]  # fmt: skip
-    trace_id = request.context.trace_id
 
     def released():
         for authority in ("customs", "ciq"):
@@ -149,8 +135,25 @@ def test_an_orders_receipts_and_release_join_its_checkout_trace(world, client, s
         return Order.objects.get(number=number).state == "released"
 
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["customs_filing"]):
+        response = client.post(
+            "/checkout/", {"mode": "pickup", "counter_code": "C-ZZ1", "confirm": "1"},
+            HTTP_X_REQUEST_ID="trace-me-2",
+        )  # fmt: skip
+        assert response.status_code == 302
+        number = re.search(r"/orders/(BP\d+)/", response["Location"]).group(1)
+        wait_until(
+            lambda: not Declaration.objects.filter(order_no=number, state="pending").exists(),
+            timeout=120,
+        )
+        _charge, paid = pay(client, Order.objects.get(number=number))
+        assert paid.status_code == 200
         wait_until(released, timeout=120, interval=0.1)
 
+    [request] = [
+        s for s in spans.get_finished_spans()
+        if s.kind.name == "SERVER" and s.attributes.get("bondport.correlation_id") == "trace-me-2"
+    ]  # fmt: skip
+    trace_id = request.context.trace_id
     traced = [s for s in spans.get_finished_spans() if s.context.trace_id == trace_id]
     names = [s.name for s in traced]
     applied = [s for s in traced if s.name == "customs.receipt.apply"]
@@ -166,12 +169,20 @@ def test_an_orders_receipts_and_release_join_its_checkout_trace(world, client, s
     assert any(number in s.attributes["bondport.order_nos"] for s in announced), names
     # The inventory list was declared while a receipt was applied: its filing task too.
     assert names.count("run/customs.tasks.declarations_push") >= 2, names
-    # What carried it: each declaration keeps the trace context of its filing.
-    decls = list(Declaration.objects.filter(order_no=number))
-    assert {d.kind for d in decls} >= {"order", "waybill", "payment", "inventory"}
-    assert all(d.trace_context.startswith(f"00-{trace_id:032x}-") for d in decls), [
-        (d.kind, d.trace_context) for d in decls
-    ]
+    # What carried it: each declaration keeps the trace context of its filing; the payment's
+    # is the payment request's trace, which its receipt's span links to.
+    decls = {d.kind: d for d in Declaration.objects.filter(order_no=number, authority="customs")}
+    assert set(decls) >= {"order", "waybill", "payment", "inventory"}
+    for kind in ("order", "waybill", "inventory"):
+        assert decls[kind].trace_context.startswith(f"00-{trace_id:032x}-"), decls[kind]
+    payment_trace = int(decls["payment"].trace_context.split("-")[1], 16)
+    assert payment_trace != trace_id
+    assert any(
+        s.kind.name == "SERVER" and s.context.trace_id == payment_trace
+        for s in spans.get_finished_spans()
+    )
+    payment_receipts = [s for s in applied if s.attributes["customs.declaration.kind"] == "payment"]
+    assert any(link.context.trace_id == payment_trace for s in payment_receipts for link in s.links)
 
 
 @pytest.mark.django_db
