@@ -202,3 +202,57 @@ def test_with_tracing_off_filing_and_receipts_store_and_make_nothing(world, sand
     with tracing.span_under("customs.receipt.apply", stored="00-" + "1" * 32 + "-" + "2" * 16
                             + "-01") as span:  # fmt: skip
         assert span is None
+
+
+@pytest.mark.django_db
+def test_one_pushed_batch_puts_each_receipt_in_its_own_orders_trace(world, sandbox, client,
+                                                                    spans):  # fmt: skip
+    """The authority's push (a request of its own, then the `receipts_due` task) carries two
+    orders' receipts: each receipt's span is in the trace that filed its order, linked to the
+    span applying the batch."""
+    import json
+
+    from django.conf import settings
+
+    from customs import services, tasks
+    from customs.models import Declaration
+    from customs.signing import signed_headers
+    from tests.marketplace.support import place
+
+    tracer = tracing._provider.get_tracer("test")
+    filings = {}
+    for listing in (world.paste, world.milk):
+        [order] = place(world, (listing, 1))
+        with tracer.start_as_current_span("filing") as span:
+            services.declarations_file()
+        filings[order.number] = span.get_span_context().trace_id
+    decls = list(
+        Declaration.objects.filter(order_no__in=filings, kind="order", authority="customs")
+    )
+    assert len(decls) == 2
+    for decl in decls:
+        assert decl.trace_context.startswith(f"00-{filings[decl.order_no]:032x}-")
+    rows = [
+        {"guid": f"push-{d.guid}", "declGuid": d.guid, "orderNo": d.order_no, "returnStatus": 120,
+         "authority": "customs"}
+        for d in decls
+    ]  # fmt: skip
+    body = json.dumps({"receipts": rows}).encode()
+    url = "/api/v1/customs/receipts"
+    headers = signed_headers(
+        secret=settings.CUSTOMS_GATEWAY_SECRET, method="POST", path=url, body=body, sender="GW"
+    )
+    pushed = client.post(url, data=body, content_type="application/json", headers=dict(headers))
+    assert pushed.status_code == 200 and pushed.json()["recorded"] == 2
+    with tracer.start_as_current_span("worker") as worker:
+        assert tasks.receipts_due() == 2
+    applied = {
+        s.attributes["bondport.order_no"]: s
+        for s in spans.get_finished_spans()
+        if s.name == "customs.receipt.apply" and s.attributes["customs.receipt.source"] == "push"
+    }
+    assert set(applied) == set(filings)
+    for number, span in applied.items():
+        assert span.context.trace_id == filings[number]
+        assert span.attributes["customs.receipt.outcome"] == "applied"
+        assert [link.context.span_id for link in span.links] == [worker.get_span_context().span_id]
