@@ -8,7 +8,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.utils import timezone
 
-from config import correlation
+from config import correlation, tracing
 
 HEARTBEAT_KEY = "bondport:worker-heartbeat"
 logger = logging.getLogger(__name__)
@@ -44,9 +44,10 @@ def send_on_commit(name: str, *, args: tuple = (), kwargs: dict | None = None) -
     from django.db import transaction
 
     cid = correlation.current()  # the request's, even if the commit runs elsewhere
+    trace = tracing.current_context()  # and its trace (None while tracing is off)
 
     def send() -> None:
-        with correlation.bound(cid):
+        with correlation.bound(cid), tracing.attached(trace):
             _send(name, args=args, kwargs=kwargs)
 
     transaction.on_commit(send)
@@ -89,9 +90,10 @@ def send_coalesced_on_commit(name: str, *, window_seconds: float = 5.0) -> None:
     from django.db import transaction
 
     cid = correlation.current()
+    trace = tracing.current_context()
 
     def send() -> None:
-        with correlation.bound(cid):
+        with correlation.bound(cid), tracing.attached(trace):
             _send_coalesced()
 
     def _send_coalesced() -> None:

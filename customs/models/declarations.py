@@ -109,6 +109,9 @@ class Declaration(models.Model):
     overdue_note = models.CharField(_("last overdue check said"), max_length=500, blank=True)
     needs_staff_at = models.DateTimeField(_("needs staff since"), null=True, blank=True)
     needs_staff_reason = models.CharField(_("why it needs staff"), max_length=500, blank=True)
+    # The W3C traceparent of the filing (config/tracing.py): its receipts join that trace.
+    # Empty while tracing is off.
+    trace_context = models.CharField(_("trace context"), max_length=128, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from config import tracing
 from config.errors import DomainError
 from config.tasks import send_on_commit
 from customs.models import ClearanceEvent, Declaration, OrderClearance
@@ -37,12 +38,12 @@ def _announce(order_no: str, state: str) -> None:
     if not settings.CUSTOMS_CLEARANCE_INLINE_LISTENERS:
         return
     if transaction.get_connection().in_atomic_block:
-        _pending_inline().append(order_no)
+        _pending_inline().add(order_no)
     else:  # autocommit: already committed
         _Announced([order_no]).flush()
 
 
-def _pending_inline() -> list[str]:
+def _pending_inline() -> _Announced:
     """The order numbers this transaction announces inline, called on its commit. A pending
     list whose callback is gone (run, or discarded by a rollback) is replaced."""
     conn = transaction.get_connection()
@@ -56,14 +57,46 @@ def _pending_inline() -> list[str]:
 
 
 class _Announced(list):
+    """Order numbers to announce; with tracing on, also the context each was announced in
+    (a receipt's span), so the listeners run in the trace that changed the order."""
+
+    contexts: dict | None = None
+
+    def add(self, order_no: str) -> None:
+        self.append(order_no)
+        context = tracing.current_context()  # None while tracing is off
+        if context is not None:
+            if self.contexts is None:
+                self.contexts = {}
+            self.contexts.setdefault(order_no, context)
+
     def flush(self) -> None:
         order_nos = list(dict.fromkeys(self))
+        contexts, self.contexts = self.contexts, None
         self.clear()
-        for path in settings.CUSTOMS_CLEARANCE_INLINE_LISTENERS:
-            try:
-                import_string(path)(order_nos=order_nos)
-            except Exception:  # the listener's sweep applies what this call did not
-                logger.exception("inline clearance listener %s failed", path)
+        if not contexts:
+            _listeners_call(order_nos)
+            return
+        # Tracing on: one call per trace among these orders (config/tracing.py).
+        by_trace: dict[int, list[str]] = {}
+        for order_no in order_nos:
+            by_trace.setdefault(tracing.trace_key(contexts.get(order_no)), []).append(order_no)
+        for group in by_trace.values():
+            with (
+                tracing.attached(contexts.get(group[0])),
+                tracing.span(
+                    "customs.clearance.announce", attributes={"bondport.order_nos": group}
+                ),
+            ):
+                _listeners_call(group)
+
+
+def _listeners_call(order_nos: list[str]) -> None:
+    for path in settings.CUSTOMS_CLEARANCE_INLINE_LISTENERS:
+        try:
+            import_string(path)(order_nos=order_nos)
+        except Exception:  # the listener's sweep applies what this call did not
+            logger.exception("inline clearance listener %s failed", path)
 
 
 def clearance_transition(*, clearance: OrderClearance, to: str, reason: str = "") -> bool:
@@ -86,7 +119,8 @@ def clearance_transition(*, clearance: OrderClearance, to: str, reason: str = ""
         fields.append("released_at")
     clearance.save(update_fields=fields)
     if to == C.RELEASED:
-        _release_goods(clearance)
+        with tracing.span("customs.release", attributes={"bondport.order_no": clearance.order_no}):
+            _release_goods(clearance)
     _announce(clearance.order_no, to)
     return True
 

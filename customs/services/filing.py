@@ -19,6 +19,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from config import tracing
 from customs import messages
 from customs.errors import GatewayRejected, GatewayUnavailable, InvalidMessage
 from customs.gateway import get_transport
@@ -147,9 +148,12 @@ def _send_batch(batch, *, kind: str, authority: str, report: FilingReport) -> No
         return
     message.xml = masked.decode()
     message.record_count = len(batch)
+    # Tracing on: the filing's context, before the call (a receipt may be pushed before we
+    # confirm), so the receipts join this trace; off, the UPDATE is as it always was.
+    traced = {"trace_context": context} if (context := tracing.context_to_store()) else {}
     with transaction.atomic():  # one commit for the message and its link (issue #19)
         message.save()
-        Declaration.objects.filter(pk__in=[d.pk for d in batch]).update(message=message)
+        Declaration.objects.filter(pk__in=[d.pk for d in batch]).update(message=message, **traced)
     try:
         result = get_transport().send(
             authority=authority,

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
+from config import tracing
 from customs import errors
 from customs.gateway import get_transport
 from customs.models import Declaration, GatewayCursor, OrderClearance, Receipt
@@ -210,7 +211,16 @@ class _Batch:
             if decl is not None and decl.order_no in self.reread:
                 self.order(decl.order_no)
                 decl = self.decls[receipt.decl_guid]
-            outcome = self._apply(receipt, decl) if decl else "unknown declaration"
+            parent, own = self._trace_contexts(decl)
+            with tracing.span_under(
+                "customs.receipt.apply",
+                stored=parent,
+                linked=own,
+                attributes=_span_attributes(receipt, decl),
+            ) as span:
+                outcome = self._apply(receipt, decl) if decl else "unknown declaration"
+                if span is not None:
+                    span.set_attribute("customs.receipt.outcome", outcome)
             receipt.declaration = decl
             receipt.applied_at = now
             receipt.outcome = outcome
@@ -218,6 +228,18 @@ class _Batch:
         if self.receipts:
             self._mark_applied(now)
         return outcomes
+
+    def _trace_contexts(self, decl: Declaration | None) -> tuple[str, tuple[str, ...]]:
+        """The receipt span's parent and links (config/tracing.py): the order's first filing
+        (of the declarations already read: none are read for it) and the declaration's own."""
+        if decl is None or not tracing.is_on():
+            return "", ()
+        order = self.orders.get(decl.order_no)
+        kept = [d for d in order.decls if d.trace_context] if order is not None else []
+        first = min(kept, key=lambda d: (d.created_at, d.pk)).trace_context if kept else ""
+        if not first or first == decl.trace_context:
+            return decl.trace_context, ()
+        return first, (decl.trace_context,)
 
     def _mark_applied(self, now) -> None:
         """One UPDATE, its CASEs by declaration and by outcome (a few of each), not by receipt
@@ -283,6 +305,19 @@ class _Batch:
             _return_approved(decl)
             self.forget(decl.order_no)
         return "applied"
+
+
+def _span_attributes(receipt: Receipt, decl: Declaration | None) -> dict | None:
+    """What the receipt span shows (config/tracing.py); nothing is built while tracing is off."""
+    if not tracing.is_on():
+        return None
+    return {
+        "bondport.order_no": receipt.order_no or (decl.order_no if decl else ""),
+        "customs.authority": receipt.authority,
+        "customs.declaration.kind": decl.kind if decl else "",
+        "customs.return_status": receipt.return_status,
+        "customs.receipt.source": receipt.source,
+    }
 
 
 def _may_change(receipt: Receipt, decl: Declaration) -> bool:
