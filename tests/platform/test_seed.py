@@ -52,3 +52,17 @@ def test_only_the_demo_customs_login_records_inspection_decisions():
     assert customs.groups.filter(name=OFFICER_GROUP).exists() and is_customs_officer(customs)
     for name in ("admin", "platform", "warehouse", "merchant-au"):
         assert not is_customs_officer(User.objects.get(username=name)), name
+
+
+@pytest.mark.django_db
+def test_seed_demo_with_a_real_payment_provider_configured_and_no_stand_in_up(settings):
+    """`PAYMENT_PROVIDER=wechatpay PAYMENT_STANDIN=1 make run` seeds before the stand-in runs:
+    the demo's orders are history paid on the sandbox, never a call to the real provider."""
+    from marketplace.models import Order, Payment
+
+    settings.PAYMENT_PROVIDER = settings.PAYMENT_PROVIDER_NAMES["wechatpay"]
+    settings.WECHATPAY_BASE_URL = "http://127.0.0.1:9"  # nothing listens: a call would fail
+    call_command("seed_demo")
+    paid = Payment.objects.filter(order__channel="seed", state="succeeded")
+    assert paid.exists() and set(paid.values_list("provider", flat=True)) == {"sandbox"}
+    assert Order.objects.filter(channel="seed", state="released").exists()
