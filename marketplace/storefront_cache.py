@@ -19,6 +19,13 @@ saving or deleting any catalog or location row bumps a catalog version in the sh
 (another node's save is seen within that second), and a kept page lives at most
 `STOREFRONT_CACHE_SECONDS` (0 turns the cache off) for writes that bypass `save()`.
 
+A page rendered on another node right after a save may still read that node's reference cache
+(config/refcache.py: the counters, their hours), filled before the save and kept for up to
+`REFERENCE_CACHE_SECONDS`. So the version is bumped again when the saving transaction commits,
+with the time of that commit, and a page rendered less than `REFERENCE_CACHE_SECONDS` after the
+last change is kept only until every node's reference cache has turned over (the several-node
+proof saw web2 keep the old opening hours for the page's whole 30 s otherwise).
+
 Per-visitor parts are filled in on the way out: the CSRF token of every form and the CSP
 nonce. Signed-in visitors, flash messages and anything but GET are never served from here.
 """
@@ -27,12 +34,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -42,37 +50,64 @@ logger = logging.getLogger(__name__)
 CSRF_MARK = "@@bondport-csrf@@"
 NONCE_MARK = "@@bondport-nonce@@"
 VERSION_KEY = "storefront:catalog-version"
+CHANGED_AT_KEY = "storefront:catalog-changed-at"
 
 
 def enabled() -> bool:
     return settings.STOREFRONT_CACHE_SECONDS > 0 and connection.vendor == "postgresql"
 
 
-_version = {"value": "", "until": 0.0}
+_version = {"value": "", "changed_at": 0.0, "until": 0.0}
+
+
+def _read_version() -> None:
+    """The shared catalog version and the wall-clock time of the last change, read at most once
+    a second per process (saves here bump it at once; another node's is seen within a second)."""
+    now = time.monotonic()
+    if now < _version["until"]:
+        return
+    try:
+        shared = cache.get_many([VERSION_KEY, CHANGED_AT_KEY])
+        value, changed_at = (
+            str(shared.get(VERSION_KEY) or 0),
+            float(shared.get(CHANGED_AT_KEY) or 0),
+        )
+    except Exception:  # no shared cache: the stamp and the TTL still hold
+        value, changed_at = "?", 0.0
+    _version.update(value=value, changed_at=changed_at, until=now + 1.0)
 
 
 def catalog_version() -> str:
-    """The shared catalog version, read at most once a second per process (saves here bump it
-    at once; another node's save is seen within a second)."""
-    now = time.monotonic()
-    if now < _version["until"]:
-        return _version["value"]
-    try:
-        value = str(cache.get(VERSION_KEY) or 0)
-    except Exception:  # no shared cache: the stamp and the TTL still hold
-        value = "?"
-    _version.update(value=value, until=now + 1.0)
-    return value
+    _read_version()
+    return _version["value"]
 
 
-def catalog_changed(**_kwargs) -> None:
-    """A catalog row was saved or deleted: every node renders its pages again."""
+def keep_seconds() -> int:
+    """How long a page rendered now is kept: until every node's reference cache has turned over
+    since the last catalog change (+1 s for clocks), at most STOREFRONT_CACHE_SECONDS."""
+    _read_version()
+    turned_over = _version["changed_at"] + settings.REFERENCE_CACHE_SECONDS + 1 - time.time()
+    if turned_over <= 0:
+        return settings.STOREFRONT_CACHE_SECONDS
+    return max(1, min(settings.STOREFRONT_CACHE_SECONDS, math.ceil(turned_over)))
+
+
+def _bump() -> None:
     try:
         if not cache.add(VERSION_KEY, 1, timeout=None):
             cache.incr(VERSION_KEY)
+        cache.set(CHANGED_AT_KEY, time.time(), timeout=None)
     except Exception:  # the TTL still bounds it on other nodes
         logger.warning("storefront catalog version not bumped", exc_info=True)
     _version["until"] = 0.0
+
+
+def catalog_changed(**_kwargs) -> None:
+    """A catalog row was saved or deleted: every node renders its pages again, now and once
+    more when the change commits (until then other nodes still read the old row)."""
+    _bump()
+    if connection.in_atomic_block:
+        transaction.on_commit(_bump)
 
 
 STAMP_SQL = """
@@ -127,7 +162,7 @@ def _get(key: str):
 
 def _put(key: str, entry: dict) -> None:
     try:
-        cache.set(key, entry, timeout=settings.STOREFRONT_CACHE_SECONDS)
+        cache.set(key, entry, timeout=keep_seconds())
     except Exception:  # not kept: the next view renders again
         logger.warning("storefront page not kept", exc_info=True)
 

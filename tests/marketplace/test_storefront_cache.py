@@ -99,3 +99,54 @@ def test_product_page_follows_a_counters_new_opening_hours(world):
     after, _n = _get(Client(), url)
     page = after.content.decode()
     assert "10:00-18:30" in page and "09:00-21:00" not in page
+
+
+class _CacheSpy:
+    """The shared cache, recording how long each storefront page is kept."""
+
+    def __init__(self, real):
+        self.real, self.kept = real, []
+
+    def set(self, key, value, timeout=None, **kwargs):
+        if key.startswith("storefront:") and isinstance(value, dict) and "body" in value:
+            self.kept.append(timeout)
+        return self.real.set(key, value, timeout=timeout, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.mark.django_db(transaction=True)  # the reference cache keeps only what committed
+def test_a_page_rendered_from_another_nodes_stale_counters_is_kept_only_until_they_expire(
+    world, settings, monkeypatch
+):
+    """Another node saves the counter: this node's reference cache still holds the old hours
+    for up to REFERENCE_CACHE_SECONDS, so the page it renders after the version bump must not
+    be kept for the page's whole STOREFRONT_CACHE_SECONDS (the several-node proof saw that)."""
+    from django.core.cache import cache
+
+    settings.STOREFRONT_CACHE_SECONDS = 30
+    world.counter.address_en = "Hall B, Zhengzhou bonded zone"
+    world.counter.opening_hours = "09:00-21:00"
+    world.counter.save()
+    url = f"/products/{world.paste.pk}/"
+    for _ in range(2):
+        _get(Client(), url)  # kept; this process's reference cache holds the counter
+    # The other node: the row changes under us (no save() here, so nothing of ours is dropped)
+    # and its save bumps the shared catalog version.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE bonded_location SET opening_hours = %s WHERE id = %s",
+            ["10:00-18:30", world.counter.pk],
+        )
+    storefront_cache.catalog_changed()
+    spy = _CacheSpy(cache)
+    monkeypatch.setattr(storefront_cache, "cache", spy)
+    stale, _n = _get(Client(), url)
+    assert stale["X-Storefront-Cache"] == "miss"
+    assert "09:00-21:00" in stale.content.decode()  # our reference cache has not turned over
+    assert spy.kept and max(spy.kept) <= settings.REFERENCE_CACHE_SECONDS + 1
+    # Long after the change, a page is kept for the full time again.
+    spy.real.set(storefront_cache.CHANGED_AT_KEY, 0, timeout=None)
+    storefront_cache._version["until"] = 0.0
+    assert storefront_cache.keep_seconds() == 30
