@@ -84,9 +84,10 @@ def catalog_version() -> str:
 
 def keep_seconds() -> int:
     """How long a page rendered now is kept: until every node's reference cache has turned over
-    since the last catalog change (+1 s for clocks), at most STOREFRONT_CACHE_SECONDS."""
+    since the last catalog change (whole seconds, rounded up; the nodes' clocks are assumed
+    NTP-close), at most STOREFRONT_CACHE_SECONDS."""
     _read_version()
-    turned_over = _version["changed_at"] + settings.REFERENCE_CACHE_SECONDS + 1 - time.time()
+    turned_over = _version["changed_at"] + settings.REFERENCE_CACHE_SECONDS - time.time()
     if turned_over <= 0:
         return settings.STOREFRONT_CACHE_SECONDS
     return max(1, min(settings.STOREFRONT_CACHE_SECONDS, math.ceil(turned_over)))
