@@ -130,9 +130,7 @@ class CustomsFiler:
         try:
             xml = record.xml()
         except InvalidMessage as exc:  # e.g. no payer identity: sending it again cannot help
-            with self.wake:
-                filing.update(state="invalid", answer=exc.message)
-                self.queue.pop(record.guid, None)
+            self._done(record, filing, "invalid", exc.message)
             logger.warning("CEB411 for %s not filed: %s", record.order_no, exc.message)
             return
         try:
@@ -144,19 +142,21 @@ class CustomsFiler:
             self._retry(record.guid, record, filing, str(exc))
             return
         except GatewayRejected as exc:
-            with self.wake:
-                filing.update(state="refused", answer=exc.message)
-                self.queue.pop(record.guid, None)
+            self._done(record, filing, "refused", exc.message)
             # The reason may quote a field's value (the payer's ID): only the status is logged.
             logger.warning("CEB411 for %s refused: HTTP %s", record.order_no,
                            exc.extra.get("http_status"))  # fmt: skip
             return
         answers = result.body.get("records") or [{}]
-        with self.wake:
-            filing.update(state="filed", answer=answers[0].get("returnStatus"))
-            self.queue.pop(record.guid, None)
+        self._done(record, filing, "filed", answers[0].get("returnStatus"))
         logger.info("CEB411 %s for %s filed by %s: %s", record.guid, record.order_no,
                     record.pay_code, filing["answer"])  # fmt: skip
+
+    def _done(self, record: PaymentRecord, filing: dict, state: str, answer) -> None:
+        """An outcome no retry changes: kept for `filed`, taken off the queue."""
+        with self.wake:
+            filing.update(state=state, answer=answer)
+            self.queue.pop(record.guid, None)
 
     def _retry(self, guid: str, record: PaymentRecord, filing: dict, why: str) -> None:
         delay = min(self.retry_seconds * 2 ** (filing["attempts"] - 1), self.max_retry_seconds)

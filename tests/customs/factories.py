@@ -184,6 +184,19 @@ def payment_filing(order: OrderFiling, **overrides) -> PaymentFiling:
     return replace(filing, **overrides)
 
 
+def tenpay_record(order: OrderFiling, payment: PaymentFiling):
+    """The CEB411 as WeChat Pay's payment company (Tenpay, 4403169D3W) holds this payment."""
+    from marketplace.standins.customs_filing import PaymentRecord
+
+    return PaymentRecord(
+        pay_code="4403169D3W", pay_name="财付通支付科技有限公司",
+        pay_transaction_id=payment.pay_transaction_id, order_no=order.order_no,
+        ebp_code=order.ebp_code, ebp_name="Bondport", payer_name=payment.payer_name,
+        payer_id_number=payment.payer_id_number, telephone="13800000000",
+        amount_paid=payment.amount_paid, pay_time=payment.paid_at,
+    )  # fmt: skip
+
+
 def rule_set(code: str, **fields) -> RiskRule:
     rule = RiskRule.objects.get(code=code)
     for key, value in fields.items():

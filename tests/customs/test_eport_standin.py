@@ -14,7 +14,7 @@ from customs.models import Declaration, ExchangeFile, RealtimeQuery, Receipt
 from customs.services.exchange import eport_inbox_process
 from customs.services.realtime import realtime_data_upload
 from customs.signer import SoftSigner
-from tests.customs.factories import order_filing, payment_filing, waybill_filing
+from tests.customs.factories import order_filing, payment_filing, tenpay_record, waybill_filing
 from tests.customs.support import EPortStandInProcess, drive_files
 
 pytestmark = pytest.mark.django_db
@@ -195,7 +195,7 @@ def test_the_payment_companys_ceb411_filed_on_its_own_line_clears_the_list(zone,
     """With a real payment adapter the payment company files the CEB411, not through our
     exchange folders but on its own line to the authority behind them (the stand-ins'
     CustomsFiler, the sandbox's HTTP contract): the three-document check sees it."""
-    from marketplace.standins.customs_filing import CustomsFiler, PaymentRecord
+    from marketplace.standins.customs_filing import CustomsFiler
 
     order = order_filing(zone)
     services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
@@ -205,13 +205,7 @@ def test_the_payment_companys_ceb411_filed_on_its_own_line_clears_the_list(zone,
         customs_url=f"{standin.base}/customs", secret=settings.CUSTOMS_GATEWAY_SECRET,
         retry_seconds=0.2,
     )  # fmt: skip
-    filer.submit(PaymentRecord(
-        pay_code="4403169D3W", pay_name="财付通支付科技有限公司",
-        pay_transaction_id=payment.pay_transaction_id, order_no=order.order_no,
-        ebp_code=order.ebp_code, ebp_name="Bondport", payer_name=payment.payer_name,
-        payer_id_number=payment.payer_id_number, telephone="13800000000",
-        amount_paid=payment.amount_paid, pay_time=payment.paid_at,
-    ))  # fmt: skip
+    filer.submit(tenpay_record(order, payment))
 
     view = drive_files(order.order_no)
 

@@ -7,7 +7,13 @@ import pytest
 from bonded.models import AccountBookEntry, Balance, Move
 from customs import selectors, services
 from customs.models import Declaration, Receipt
-from tests.customs.factories import line, order_filing, payment_filing, waybill_filing
+from tests.customs.factories import (
+    line,
+    order_filing,
+    payment_filing,
+    tenpay_record,
+    waybill_filing,
+)
 from tests.customs.support import drive
 
 pytestmark = pytest.mark.django_db
@@ -183,7 +189,7 @@ def _sent_without_a_payment_record(order) -> None:
 def test_an_inventory_list_waits_for_the_payment_companys_ceb411(zone, sandbox, settings):
     """The payment company files the CEB411 under its own code and sender, possibly after our
     inventory list: the list waits for it, and nothing refuses a sender that is not us."""
-    from marketplace.standins.customs_filing import CustomsFiler, PaymentRecord
+    from marketplace.standins.customs_filing import CustomsFiler
 
     order = order_filing(zone)
     _sent_without_a_payment_record(order)
@@ -192,13 +198,7 @@ def test_an_inventory_list_waits_for_the_payment_companys_ceb411(zone, sandbox, 
     assert held["customs:CEB621"]["status"] == 2 and "customs:CEB411" not in held
     payment = payment_filing(order)
     filer = CustomsFiler(customs_url=sandbox.customs_url, secret=settings.CUSTOMS_GATEWAY_SECRET)
-    filer.submit(PaymentRecord(
-        pay_code="4403169D3W", pay_name="财付通支付科技有限公司",
-        pay_transaction_id=payment.pay_transaction_id, order_no=order.order_no,
-        ebp_code=order.ebp_code, ebp_name="Bondport", payer_name=payment.payer_name,
-        payer_id_number=payment.payer_id_number, telephone="13800000000",
-        amount_paid=payment.amount_paid, pay_time=payment.paid_at,
-    ))  # fmt: skip
+    filer.submit(tenpay_record(order, payment))
 
     view = drive(order.order_no)
 
