@@ -3,7 +3,6 @@ register, cart, checkout (counter pickup), pay on the sandbox (its notification 
 HTTP from a worker), customs releases, the listener releases the order; the five steps are
 stamped in order. And concurrent checkouts on the last units never oversell (PostgreSQL)."""
 
-import re
 import threading
 
 import pytest
@@ -14,6 +13,7 @@ from bonded.models import Balance
 from marketplace.models import Order
 from marketplace.selectors.orders import order_by_no, order_timeline
 from tests.customs.support import SandboxProcess
+from tests.flows.support import register_and_check_out_at_counter
 from tests.support import wait_until
 
 QUEUES = "default,customs_filing,customs_receipts"
@@ -48,20 +48,9 @@ def test_register_order_pay_and_release_through_real_processes(
 
 
 def _flow(world, live_server):
-    from django.test import Client
-
-    web = Client()
-    # 1. registration (real name, resident ID, mobile)
-    response = web.post("/register/", {
-        "real_name": "王小明", "resident_id": "11010519491231002X", "mobile": "13900000077",
-        "username": "", "password1": "a-Long-demo-pass-42", "password2": "a-Long-demo-pass-42",
-    })  # fmt: skip
-    assert response.status_code == 302, response.content.decode()[-2000:]
-    # 2. ordering: cart, checkout at the counter inside the zone
-    web.post("/cart/", {"listing": world.paste.pk, "quantity": "2"})
-    response = web.post("/checkout/", {"mode": "pickup", "counter_code": "C-ZZ1", "confirm": "1"})
-    assert response.status_code == 302
-    number = re.search(r"/orders/(BP\d+)/", response["Location"]).group(1)
+    # 1. registration (real name, resident ID, mobile); 2. ordering: cart, checkout at the
+    # counter inside the zone
+    web, number = register_and_check_out_at_counter(world)
     order = Order.objects.get(number=number)
     assert order.shopper.real_name == "王小明" and order.counter_code == "C-ZZ1"
     # 3. filing: the worker files, the authority pushes its receipt back over HTTP

@@ -6,8 +6,6 @@ stand-in files the CEB411 under the payment company's code, the inventory list p
 three-document check and the order is released. And with the authority down when the
 provider declares: the stand-in retries, the CEB411 arrives later, filed once."""
 
-import re
-
 import pytest
 import requests
 
@@ -19,6 +17,7 @@ from marketplace.standins.alipay import AlipayStandIn
 from marketplace.standins.customs_filing import CustomsFiler
 from marketplace.standins.wechatpay import WeChatPayStandIn
 from tests.customs.support import SandboxProcess
+from tests.flows.support import register_and_check_out_at_counter
 from tests.flows.test_order_flow import QUEUES
 from tests.support import wait_until
 
@@ -81,17 +80,7 @@ def _apply(settings, env: dict) -> None:
 def _place_and_pay(world, live_server, standin, sandbox, *, before_paying=None):
     """Register, check out at the counter, wait for order and waybill to be filed, pay on the
     provider's page (as from the shopper's phone); the order number and the shopper's web."""
-    from django.test import Client
-
-    web = Client()
-    response = web.post("/register/", {
-        "real_name": "王小明", "resident_id": "11010519491231002X", "mobile": "13900000077",
-        "username": "", "password1": "a-Long-demo-pass-42", "password2": "a-Long-demo-pass-42",
-    })  # fmt: skip
-    assert response.status_code == 302, response.content.decode()[-2000:]
-    web.post("/cart/", {"listing": world.paste.pk, "quantity": "2"})
-    response = web.post("/checkout/", {"mode": "pickup", "counter_code": "C-ZZ1", "confirm": "1"})
-    number = re.search(r"/orders/(BP\d+)/", response["Location"]).group(1)
+    web, number = register_and_check_out_at_counter(world)
     wait_until(lambda: order_timeline(order_by_no(number))[2].at, timeout=60, interval=0.2)
     held = sandbox.records(number)
     assert {"customs:CEB311", "customs:CEB511"} <= set(held) and "customs:CEB411" not in held

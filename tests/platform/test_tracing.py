@@ -59,12 +59,7 @@ def test_a_placed_order_and_its_filing_task_are_one_trace(world, client, sandbox
     client.force_login(world.shopper.user)
     client.post("/cart/", {"listing": world.paste.pk, "quantity": "1"})
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["customs_filing"]):
-        response = client.post(
-            "/checkout/", {"mode": "pickup", "counter_code": "C-ZZ1", "confirm": "1"},
-            HTTP_X_REQUEST_ID="trace-me-1",
-        )  # fmt: skip
-        assert response.status_code == 302
-        number = re.search(r"/orders/(BP\d+)/", response["Location"]).group(1)
+        number = _check_out_at_counter(client, request_id="trace-me-1")
 
         def filed():
             return [
@@ -102,6 +97,15 @@ def test_a_placed_order_and_its_filing_task_are_one_trace(world, client, sandbox
     assert Declaration.objects.filter(order_no=number).exclude(state="pending").exists()
 
 
+def _check_out_at_counter(client, *, request_id: str) -> str:
+    response = client.post(
+        "/checkout/", {"mode": "pickup", "counter_code": "C-ZZ1", "confirm": "1"},
+        HTTP_X_REQUEST_ID=request_id,
+    )  # fmt: skip
+    assert response.status_code == 302
+    return re.search(r"/orders/(BP\d+)/", response["Location"]).group(1)
+
+
 def _purge_filing_queue() -> None:
     """A push another test queued and no worker took must not file this test's order first."""
     from config.celery import app
@@ -135,12 +139,7 @@ def test_an_orders_receipts_and_release_join_its_checkout_trace(world, client, s
         return Order.objects.get(number=number).state == "released"
 
     with start_worker(app, pool="solo", perform_ping_check=False, queues=["customs_filing"]):
-        response = client.post(
-            "/checkout/", {"mode": "pickup", "counter_code": "C-ZZ1", "confirm": "1"},
-            HTTP_X_REQUEST_ID="trace-me-2",
-        )  # fmt: skip
-        assert response.status_code == 302
-        number = re.search(r"/orders/(BP\d+)/", response["Location"]).group(1)
+        number = _check_out_at_counter(client, request_id="trace-me-2")
         wait_until(
             lambda: not Declaration.objects.filter(order_no=number, state="pending").exists(),
             timeout=120,
