@@ -455,11 +455,28 @@ def old_worktree(commit: str) -> Path:
     return path
 
 
+def old_venv(path: Path) -> Path:
+    """The baseline's own venv, from its own pyproject (created once): its dependencies are
+    not a subset of today's (it charted with pygal, since replaced by ECharts)."""
+    venv = path / ".venv"
+    python = venv / "bin" / "python"
+    stamp = venv / ".bench-installed"
+    if not stamp.exists():
+        print(f"[old] installing the baseline's dependencies into {venv}")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "-e", f"{path}[bench]"],
+            check=True,
+        )
+        stamp.touch()
+    return python
+
+
 def old_run(args, commit: str) -> dict:
-    """The closed loop on the baseline commit: its own worktree and database, the same
-    PostgreSQL and Redis server, seed, shoppers, ports and layout; this venv (the baseline's
-    dependencies are a subset of today's)."""
+    """The closed loop on the baseline commit: its own worktree, venv and database, the same
+    PostgreSQL and Redis server, seed, shoppers, ports and layout."""
     path = old_worktree(commit)
+    python = old_venv(path)
     out = VAR.parent / f"bench-old-{commit}.json"
     out.unlink(missing_ok=True)
     env = {
@@ -470,7 +487,7 @@ def old_run(args, commit: str) -> dict:
     for key in ("DATABASE_URL", "CELERY_BROKER_URL", "CACHE_URL", "DJANGO_SETTINGS_MODULE"):
         env.pop(key, None)
     cmd = [
-        sys.executable,
+        str(python),
         str(path / "bench" / "pipeline" / "run.py"),
         "--only",
         "closed",
