@@ -6,10 +6,12 @@ space its shoppers' polls out as load rises) and refuses work before the databas
 
 - **in-flight limit** (`ADMISSION_MAX_IN_FLIGHT` per process, 0 = no limit): past it a request
   is answered 503 at once, without a statement.
-- **a shared budget for the expensive POSTs** (`ADMISSION_EXPENSIVE_RATE` per second over all
-  nodes, through the shared cache; 0 = no budget): placing an order and starting a payment,
-  by API or page. Past it they are answered 503 before the view runs, so nothing is half
-  written: the shopper retries after `Retry-After` seconds.
+- **a shared budget for new orders** (`ADMISSION_EXPENSIVE_RATE` per second over all nodes,
+  through the shared cache; 0 = no budget; `manage.py admission_budget N` changes it on every
+  node at run time): placing an order, by API, page or walk-in kiosk. Past it they are
+  answered 503 before the view runs, so nothing is half written: the shopper retries after
+  `Retry-After` seconds. What follows an admitted placement (payment start, the provider's
+  notification, the pickup) is not budgeted: admitted work is finished, new work waits.
 
 Never shed: the payment provider's notifications and the customs authorities' receipts (they
 are idempotent and cheap, and refusing one only makes its sender retry later, with the order
@@ -60,10 +62,45 @@ def _never_shed(request) -> bool:
     return request.path_info.startswith(tuple(settings.ADMISSION_NEVER_SHED))
 
 
+BUDGET_KEY = "admission:expensive_rate"
+_budget_read = {"at": -1.0, "rate": None}
+
+
+def budget_set(rate: int | None) -> None:
+    """Set the expensive-POST budget of every node at run time (None: back to the setting).
+    Kept in the shared cache with no expiry; each process reads it at most once a second."""
+    if rate is None:
+        cache.delete(BUDGET_KEY)
+    else:
+        if rate < 0:
+            raise ValueError("the budget is a number of placements a second, 0 or more")
+        cache.set(BUDGET_KEY, int(rate), timeout=None)
+    _budget_read["at"] = -1.0  # this process sees its own change at once
+
+
+def budget_rate() -> int:
+    """The budget in force: the run-time one (budget_set) if any, else ADMISSION_EXPENSIVE_RATE.
+    One cache read a second per process; a cache that fails keeps the last value read."""
+    now = time.monotonic()
+    if now - _budget_read["at"] >= 1.0:
+        _budget_read["at"] = now
+        try:
+            _budget_read["rate"] = cache.get(BUDGET_KEY)
+        except Exception:  # the cache down must not stop orders
+            logger.warning("admission budget override unavailable", exc_info=True)
+    override = _budget_read["rate"]
+    return settings.ADMISSION_EXPENSIVE_RATE if override is None else int(override)
+
+
+def budget_overridden() -> bool:
+    budget_rate()
+    return _budget_read["rate"] is not None
+
+
 def _budget_spent() -> bool:
     """One more expensive POST this second, over every node (a fixed one-second window in the
     shared cache: one INCR). A cache that fails admits (shedding is a guard, not a gate)."""
-    rate = settings.ADMISSION_EXPENSIVE_RATE
+    rate = budget_rate()
     if rate <= 0:
         return False
     key = f"admission:expensive:{int(time.time())}"

@@ -691,6 +691,9 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
                 offered = round(args.overload_factor * peak, 2)
                 extra = ["--rate", str(offered), "--cap", "4000", *extra]
                 title = f"overload: {offered:g} orders/s offered ({args.overload_factor:g}x {peak})"
+                budget = admission_budget(args.overload_budget, peak)
+                if budget:
+                    title += f", admission budget {budget} placements/s"
             figures = measure(
                 name,
                 stack,
@@ -707,6 +710,8 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
                 figures |= headline(figures)
             if name == "overload":
                 figures |= overload_figures(figures, results.get("closed"))
+                figures["admission_budget_per_s"] = budget
+                admission_budget(0, 0)  # the runs after it are not budgeted
             if mode != "storefront":
                 figures["integrity"] = integrity(drain_seconds=args.drain)
                 connections.close_all()
@@ -721,6 +726,23 @@ def stack_run(layout: Layout, args, runs: list[tuple]) -> dict:
     finally:
         stack.stop()
     return results
+
+
+def admission_budget(share: float, peak: float) -> int:
+    """Admission control for the overload run: the new-order budget of every web node set at run
+    time (config/admission.py) to `share` of the closed loop's peak, whole placements a second
+    (0: off). The tree under test may predate the run-time budget: then none, said so."""
+    try:
+        from config import admission
+    except ImportError:
+        return 0
+    if not hasattr(admission, "budget_set"):
+        print("  (this tree has no run-time admission budget: overload runs without one)")
+        return 0
+    budget = max(1, int(share * peak)) if share > 0 and peak else 0
+    admission.budget_set(budget or None)
+    time.sleep(1.2)  # every web process reads the budget at most once a second
+    return budget
 
 
 def main() -> None:
@@ -763,6 +785,12 @@ def main() -> None:
         "--overload-factor", type=float, default=2.0, help="overload: offered x closed peak"
     )
     parser.add_argument("--overload-window", type=float, default=60)
+    parser.add_argument(
+        "--overload-budget",
+        type=float,
+        default=0.9,
+        help="overload: admission budget as a share of the closed peak (0: no admission control)",
+    )
     parser.add_argument("--json-out", help="also write this run's parts to this file")
     parser.add_argument("--profile", action="store_true", help="py-spy each process group")
     args = parser.parse_args()
@@ -825,7 +853,9 @@ def main() -> None:
                 "rate",
                 poll,  # the rate is set from the closed loop's figure when it runs
                 "overload",
-                args.warmup,
+                # An open loop is steady only once the first journeys finish: at 2x the peak
+                # their p99 is ~12 s (polls back off), so never less than 20 s of warm-up.
+                max(args.warmup, 20),
                 args.overload_window,
             )
         )
@@ -888,6 +918,14 @@ def main() -> None:
             f" {parts['closed']['tasks_per_order']} tasks per order\n"
             f"ratio orders/s new/old: {parts['closed']['ratio_vs_old']},"
             f" CPU per order new/old: {parts['closed']['cpu_ratio_vs_old']}"
+        )
+    if "overload" in parts:
+        o = parts["overload"]
+        print(
+            f"overload: {o['orders_per_s']} orders/s completed = {o['overload_ratio']} of the"
+            f" closed peak, paid -> released p99 {o['paid_to_released_s']['p99']} s, refused"
+            f" {o['refused']}, other errors {sum(o['errors_not_refused'].values())}, lost"
+            f" {o['integrity']['lost']} (admission budget {o.get('admission_budget_per_s')}/s)"
         )
     if "scaling" in only:
         scaling = []
