@@ -402,13 +402,24 @@ def headline(f: dict) -> dict:
         for k, u in f.get("units", {}).items()
         if k.startswith("worker-") and " task " in k
     )
+    # The payment sandbox's notification runs as a task in our default worker, but it stands
+    # for the provider's servers (WeChat Pay and Alipay post theirs from outside): shown apart.
+    provider = sum(
+        u["per_order"]
+        for k, u in f.get("units", {}).items()
+        if k.startswith("worker-") and k.endswith(PROVIDER_TASKS)
+    )
     pg = f["cpu"].get("postgres (our backends)", {}).get("cpu_ms_per_order") or 0
     return {
         "cpu_ms_per_order": round(cpu, 1),
         "cpu_ms_per_order_with_postgres": round(cpu + pg, 1),
         "sql_per_order": round(sql, 1),
         "tasks_per_order": round(tasks, 2),
+        "tasks_per_order_without_provider": round(tasks - provider, 2),
     }
+
+
+PROVIDER_TASKS = (" task marketplace.tasks.sandbox_notify",)
 
 
 REFUSED_MARKS = (":503", ":429")
@@ -512,6 +523,7 @@ def compare(new: dict, old: dict, commit: str) -> dict:
         "cpu_ratio_vs_old": ratio(new["cpu_ms_per_order"], old["cpu_ms_per_order"]),
         "old_sql_per_order": old["sql_per_order"],
         "old_tasks_per_order": old["tasks_per_order"],
+        "old_tasks_per_order_without_provider": old.get("tasks_per_order_without_provider"),
         "old_load_average": f"{old['load_average_start']} -> {old['load_average_end']}",
     }
 
@@ -643,6 +655,7 @@ def save(parts: dict) -> None:
             "cpu_ms_per_order_with_postgres",
             "sql_per_order",
             "tasks_per_order",
+            "tasks_per_order_without_provider",
         ):
             if key in closed:
                 result[key] = closed[key]
@@ -915,7 +928,9 @@ def main() -> None:
             f"this tree: {parts['closed']['orders_per_s']} orders/s,"
             f" {parts['closed']['cpu_ms_per_order']} CPU-ms,"
             f" {parts['closed']['sql_per_order']} SQL,"
-            f" {parts['closed']['tasks_per_order']} tasks per order\n"
+            f" {parts['closed']['tasks_per_order']} tasks per order"
+            f" ({parts['closed']['tasks_per_order_without_provider']} without the payment"
+            " sandbox's notification)\n"
             f"ratio orders/s new/old: {parts['closed']['ratio_vs_old']},"
             f" CPU per order new/old: {parts['closed']['cpu_ratio_vs_old']}"
         )
