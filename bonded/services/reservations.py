@@ -35,7 +35,6 @@ RESERVABLE = {K.STORAGE, K.COUNTER, K.DOCK}
 ACTIVE = Reservation.State.ACTIVE
 
 
-@transaction.atomic
 def stock_reserve(
     *,
     reference: str,
@@ -43,6 +42,7 @@ def stock_reserve(
     lines: Sequence[StockLine],
     actor: str = "system",
     ttl: timedelta | None = None,
+    savepoint: bool = True,
 ) -> list[Reservation]:
     """Hold stock for every line of an order, or for none (InsufficientStock names the item,
     the quantity asked and what is available). Holds expire after `ttl` unless confirmed.
@@ -50,8 +50,15 @@ def stock_reserve(
     The hot path of checkout: claim the reference, lock the balance rows (joined with their
     item and location, in key order), update them, insert the holds: four statements, two of
     them hand-written SQL because the ORM's per-statement cost was most of the time spent
-    (bench/README.md).
+    (bench/README.md). `savepoint=False` is for a caller whose whole transaction is given up
+    on any refusal (checkout): inside its transaction a refusal then leaves that transaction
+    unusable, and the two statements of a savepoint are saved.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _reserve(reference, location_code, lines, actor, ttl)
+
+
+def _reserve(reference, location_code, lines, actor, ttl) -> list[Reservation]:
     lines = check_lines(lines, numbered=True)
     payload = {"at": location_code, "lines": lines_payload(lines)}
     if not begin_operation(kind="reserve", reference=reference, payload=payload, actor=actor):

@@ -190,10 +190,17 @@ def order_precheck(*, order: OrderFiling, waybill: WaybillFiling) -> None:
         raise
 
 
-def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling):
+def declarations_create_for_order(
+    *, order: OrderFiling, waybill: WaybillFiling, new_order: bool = False
+):
     """File the order (CEB311) and waybill (CEB511); pre-checked; durable with the caller's
     transaction; returns the order's clearance. Calling again with the same data is a no-op;
-    different data is refused."""
+    different data is refused.
+
+    `new_order=True`: the caller created this order number in its own transaction just now
+    (checkout) and gives the transaction up on any refusal, so there is nothing filed to look
+    for (the clearance's unique order number would refuse a second filing anyway) and no
+    savepoint is needed: three statements fewer per order."""
     if not order.lines:
         raise errors.CustomsError(_("An order needs at least one line."), code="customs_no_lines")
     if order.delivery_mode not in ("pickup", "delivery"):
@@ -201,10 +208,14 @@ def declarations_create_for_order(*, order: OrderFiling, waybill: WaybillFiling)
     payload = order.as_payload()
     id_hash = keyed_hash(order.buyer_id_number)
     order_fingerprint = fingerprint(payload, id_hash)  # before book and names are added
-    with transaction.atomic():
-        existing = Declaration.objects.filter(
-            kind="order", authority="customs", order_no=order.order_no
-        ).first()
+    with transaction.atomic(savepoint=not new_order):
+        existing = (
+            None
+            if new_order
+            else Declaration.objects.filter(
+                kind="order", authority="customs", order_no=order.order_no
+            ).first()
+        )
         if existing is not None:
             if existing.fingerprint != order_fingerprint:
                 raise errors.FilingConflict(

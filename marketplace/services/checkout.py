@@ -409,6 +409,7 @@ def _place(
                     for gnum, line in enumerate(group, start=1)
                 ],
                 actor=actor,
+                savepoint=False,  # any refusal gives the whole placement up
             )
         except InsufficientStock as exc:
             listing = next(x for x in listings.values() if x.item.item_no == exc.item_no)
@@ -474,6 +475,7 @@ def _place(
                 waybill=waybill_filing(
                     order, lines=order_lines, listings=listings, waybill=waybill
                 ),
+                new_order=True,
             )
         except CustomsError as refusal:
             refusal.filing = (order.number, merchant.code)  # for the hit kept after rollback

@@ -4,10 +4,13 @@ what a changed token, user or shopper means takes effect at once in this process
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from bonded.models import Balance, Reservation
+from customs.models import Declaration, OrderClearance
 from marketplace.models import Order
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +85,50 @@ def test_with_the_cache_off_every_request_reads_its_token(world, api, settings):
     with CaptureQueriesContext(connection) as captured:
         api.get("/api/v1/orders/")
     assert any('"authtoken_token"' in q["sql"] for q in captured.captured_queries)
+
+
+def test_placement_takes_no_savepoint_and_does_not_look_for_filings_of_its_new_number(world, api):
+    """The ledger's and customs' nested blocks took a savepoint each (4 statements), and
+    customs looked for an earlier filing of the number drawn a moment before: five statements
+    of every placement that a refusal never needed, since any refusal gives it all up."""
+    api.post("/api/v1/orders/place/", _body(world), format="json")  # the token now known
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post("/api/v1/orders/place/", _body(world, 2), format="json")
+    assert response.status_code == 201
+    sql = [q["sql"] for q in captured.captured_queries]
+    # One savepoint: the placement's own transaction, nested in the test's (BEGIN and COMMIT
+    # in production); three before, with the ledger's and customs' own.
+    assert len([s for s in sql if s.startswith("SAVEPOINT")]) == 1, sql
+    assert not [s for s in sql if s.startswith('SELECT "customs_declaration"')], sql
+    assert len(sql) <= 26, len(sql)
+    [body] = response.json()
+    order = Order.objects.get(number=body["number"])
+    assert order.lines.get().quantity == 2
+    filed = Declaration.objects.filter(order_no=order.number).order_by("kind")
+    assert [(d.kind, d.state) for d in filed] == [("order", "pending"), ("waybill", "pending")]
+
+
+def test_a_refused_placement_without_savepoints_still_writes_nothing(world, api):
+    api.post("/api/v1/orders/place/", _body(world), format="json")
+    paste = Balance.objects.filter(item__item_no=world.paste.item.item_no, on_hand__gt=0)
+    paste.update(on_hand=F("reserved") + 1)  # one unit left to sell
+    before = (
+        Order.objects.count(),
+        Reservation.objects.count(),
+        Declaration.objects.count(),
+        OrderClearance.objects.count(),
+        sorted(Balance.objects.values_list("pk", "on_hand", "reserved")),
+    )
+    refused = api.post("/api/v1/orders/place/", _body(world, 2), format="json")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["code"] == "insufficient_stock"
+    after = (
+        Order.objects.count(),
+        Reservation.objects.count(),
+        Declaration.objects.count(),
+        OrderClearance.objects.count(),
+        sorted(Balance.objects.values_list("pk", "on_hand", "reserved")),
+    )
+    assert after == before
+    # and the next placement goes through on the same connection
+    assert api.post("/api/v1/orders/place/", _body(world), format="json").status_code == 201
