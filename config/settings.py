@@ -482,6 +482,10 @@ CUSTOMS_CLEARANCE_INLINE_LISTENERS = env.list(
     "CUSTOMS_CLEARANCE_INLINE_LISTENERS",
     default=["marketplace.services.clearance.orders_sync_clearance"],
 )
+# Receipts pushed by the authorities are applied in the request that receives them, once
+# stored (issue #19: no task per push); off: one coalesced customs.tasks.receipts_due task
+# applies them in a worker. Either way a receipt that fails is left for the task and the sweep.
+CUSTOMS_RECEIPTS_APPLY_INLINE = env.bool("CUSTOMS_RECEIPTS_APPLY_INLINE", default=True)
 # Platform pre-check (ex-ante and three-order comparison) before anything is filed.
 CUSTOMS_PRECHECK = env.bool("CUSTOMS_PRECHECK", default=True)
 # Differentiated management: share of a merchant's orders the pre-audit flags for inspection,

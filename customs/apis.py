@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
@@ -54,11 +55,15 @@ class ReceiptPushApi(APIView):
             raise CallbackRejected.because("malformed") from None
         with transaction.atomic():
             new_ids = services.receipts_record(receipts=rows, source="push")
-            # One coalesced task takes every receipt due (in the order they came): while one
-            # waits in the queue, later pushes send none (issue #19; a task per push before,
-            # a task per receipt before that: bench/README.md).
-            if new_ids:
+            if new_ids and not settings.CUSTOMS_RECEIPTS_APPLY_INLINE:
+                # One coalesced task takes every receipt due (in the order they came): while
+                # one waits in the queue, later pushes send none (a task per push before, a
+                # task per receipt before that: bench/README.md).
                 send_coalesced_on_commit("customs.tasks.receipts_due")
+        if new_ids and settings.CUSTOMS_RECEIPTS_APPLY_INLINE:
+            # Stored (committed) first, so nothing is lost if applying fails: then the task
+            # and the sweep take over. Applied here, the push costs no task and no queue wait.
+            services.receipts_apply_pushed(receipt_ids=new_ids)
         return Response({"recorded": len(new_ids), "received": len(rows)})
 
 

@@ -23,6 +23,7 @@ from customs.services.receipts import (
     receipts_apply,
     receipts_apply_due,
     receipts_apply_pending,
+    receipts_apply_pushed,
     receipts_poll,
     receipts_record,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "receipts_apply",
     "receipts_apply_due",
     "receipts_apply_pending",
+    "receipts_apply_pushed",
     "receipts_poll",
     "receipts_record",
     "refusal_record",

@@ -13,6 +13,7 @@ from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
 
 from config import tracing
+from config.tasks import send_coalesced_on_commit
 from customs import errors
 from customs.gateway import get_transport
 from customs.models import Declaration, GatewayCursor, OrderClearance, Receipt
@@ -411,6 +412,34 @@ def _one_by_one(ids: list[int], failed: set[int]) -> dict[int, str]:
             logger.exception("receipt %s failed; left for the sweep", receipt_id)
             failed.add(receipt_id)
     return outcomes
+
+
+def receipts_apply_pushed(*, receipt_ids: Sequence[int]) -> int:
+    """Apply a push's receipts in the request that received them, once they are stored
+    (CUSTOMS_RECEIPTS_APPLY_INLINE, issue #19): no task and no queue wait per push. The same
+    claim as the task's (FOR UPDATE SKIP LOCKED: receipts a worker is applying are skipped and
+    stay its), the same batch and the same one-by-one fallback; a receipt that still fails is
+    left unapplied and the worker's task is nudged to try again (then the sweep). Returns how
+    many were applied now."""
+    ids: list[int] = []
+    try:
+        with transaction.atomic():
+            ids = list(
+                Receipt.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=list(receipt_ids), applied_at__isnull=True)
+                .order_by("received_at", "id")
+                .values_list("id", flat=True)
+            )
+            return len(_Batch(ids).apply()) if ids else 0
+    except Exception:
+        if not ids:
+            raise
+        logger.warning("pushed receipts failed as a batch; applying one by one", exc_info=True)
+    failed: set[int] = set()
+    applied = len(_one_by_one(ids, failed))
+    if failed:
+        send_coalesced_on_commit("customs.tasks.receipts_due")
+    return applied
 
 
 def receipts_apply_pending(*, limit: int = 500) -> int:

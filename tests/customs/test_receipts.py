@@ -170,11 +170,11 @@ def test_signed_receipt_push_is_recorded_and_replays_are_refused(zone, client):
     assert response.status_code == 200 and response.json()["recorded"] == 1
     replay = _post(client, body, headers)
     assert replay.status_code == 403 and replay.json()["code"] == "replayed"
+    inventory.refresh_from_db()
+    assert inventory.state == "accepted"  # applied in the push's own request
     again = _post(client, body)  # freshly signed duplicate: accepted, recorded nothing new
     assert again.status_code == 200 and again.json()["recorded"] == 0
-    assert services.receipts_apply_pending() == 1
-    inventory.refresh_from_db()
-    assert inventory.state == "accepted"
+    assert services.receipts_apply_pending() == 0
 
 
 def test_unsigned_or_tampered_receipt_push_is_refused(client):
@@ -187,9 +187,71 @@ def test_unsigned_or_tampered_receipt_push_is_refused(client):
     assert not Receipt.objects.exists()
 
 
-def test_a_pushed_batch_is_one_task_applied_in_arrival_order(zone, client, monkeypatch):
+def test_a_pushed_batch_is_applied_in_its_request_in_arrival_order_without_a_task(
+    zone, client, monkeypatch
+):
+    """CUSTOMS_RECEIPTS_APPLY_INLINE (the default, issue #19): the push's receipts are stored,
+    then applied before the authority gets its answer; no task, no queue wait."""
+    from customs import apis
+    from customs.services import receipts as receipt_services
+
+    sent = []
+    monkeypatch.setattr(apis, "send_coalesced_on_commit", sent.append)
+    monkeypatch.setattr(receipt_services, "send_coalesced_on_commit", sent.append)
+    _order, inventory = _declared(zone)
+    rows = [
+        {"guid": f"B{status}", "declGuid": inventory.guid, "orderNo": inventory.order_no,
+         "returnStatus": status, "invtNo": "INV7", "authority": "customs"}
+        for status in (120, 399)
+    ]  # fmt: skip
+    response = _post(client, json.dumps({"receipts": rows}).encode())
+    assert response.status_code == 200 and response.json()["recorded"] == 2
+    assert sent == []
+    inventory.refresh_from_db()
+    assert (inventory.state, inventory.return_status) == ("concluded", 399)  # 120, then 399
+    assert list(Receipt.objects.values_list("outcome", flat=True).order_by("id")) == [
+        "applied",
+        "applied",
+    ]
+    assert not Receipt.objects.filter(applied_at__isnull=True).exists()
+
+
+def test_a_push_that_cannot_be_applied_is_kept_for_the_task_and_the_sweep(
+    zone, client, monkeypatch
+):
+    from customs import tasks
+    from customs.services import receipts as receipt_services
+
+    sent = []
+    monkeypatch.setattr(receipt_services, "send_coalesced_on_commit", sent.append)
+    _order, inventory = _declared(zone)
+    rows = [
+        {"guid": "F120", "declGuid": inventory.guid, "orderNo": inventory.order_no,
+         "returnStatus": 120, "invtNo": "INV8", "authority": "customs"}
+    ]  # fmt: skip
+    real_apply = receipt_services._Batch.apply
+
+    def broken(self):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(receipt_services._Batch, "apply", broken)
+    response = _post(client, json.dumps({"receipts": rows}).encode())
+    # stored and acknowledged: the authority must not send it again, and nothing is lost
+    assert response.status_code == 200 and response.json()["recorded"] == 1
+    assert Receipt.objects.filter(guid="F120", applied_at__isnull=True).exists()
+    assert sent == ["customs.tasks.receipts_due"]
+    inventory.refresh_from_db()
+    assert inventory.state == "sent"
+    monkeypatch.setattr(receipt_services._Batch, "apply", real_apply)
+    assert tasks.receipts_due() == 1  # the task (or the sweep) applies it
+    inventory.refresh_from_db()
+    assert inventory.state == "accepted"
+
+
+def test_a_pushed_batch_is_one_task_applied_in_arrival_order(zone, client, monkeypatch, settings):
     from customs import apis, tasks
 
+    settings.CUSTOMS_RECEIPTS_APPLY_INLINE = False  # receipts applied by a worker
     sent = []
     monkeypatch.setattr(apis, "send_coalesced_on_commit", sent.append)
     _order, inventory = _declared(zone)
@@ -477,7 +539,7 @@ def test_a_gateway_with_another_signature_scheme_is_configuration_only(zone, cli
     assert _post(client, body).json()["code"] == "bad_signature"  # our HMAC: not theirs
     response = _post(client, body, {"X-Other-Signature": token_signature(body)})
     assert response.status_code == 200 and response.json()["recorded"] == 1
-    assert services.receipts_apply_pending() == 1
+    assert services.receipts_apply_pending() == 0  # applied in the push's request
     inventory.refresh_from_db()
     assert (inventory.state, inventory.return_status) == ("released", 800)
     assert selectors.order_clearance(order.order_no).state == "released"

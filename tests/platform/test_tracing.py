@@ -205,13 +205,13 @@ def test_with_tracing_off_filing_and_receipts_store_and_make_nothing(world, sand
 
 @pytest.mark.django_db
 def test_one_pushed_batch_puts_each_receipt_in_its_own_orders_trace(world, sandbox, client,
-                                                                    spans):  # fmt: skip
+                                                                    spans, settings):  # fmt: skip
     """The authority's push (a request of its own, then the `receipts_due` task) carries two
     orders' receipts: each receipt's span is in the trace that filed its order, linked to the
     span applying the batch."""
     import json
 
-    from django.conf import settings
+    settings.CUSTOMS_RECEIPTS_APPLY_INLINE = False  # applied by the worker's task
 
     from customs import services, tasks
     from customs.models import Declaration
