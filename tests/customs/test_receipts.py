@@ -533,3 +533,26 @@ def test_a_batch_where_one_release_is_refused_releases_the_others_and_records_th
             assert Move.objects.filter(reference=order.order_no, kind="release").count() == 1
     # The refused list was not claimed: the sweep's retry releases it once its hold is back.
     assert not LedgerOperation.objects.filter(kind="release", reference="INV201").exists()
+
+
+def test_orders_released_together_each_keep_their_release_span_under_their_receipt(zone):
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from config import tracing
+
+    orders, ids = _released_together(zone, 3)
+    exporter = InMemorySpanExporter()
+    tracing.setup(exporter=exporter, simple=True)
+    try:
+        services.receipts_apply(receipt_ids=ids)
+    finally:
+        tracing.teardown()
+    spans = exporter.get_finished_spans()
+    receipts = {s.context.span_id: s for s in spans if s.name == "customs.receipt.apply"}
+    releases = [s for s in spans if s.name == "customs.release"]
+    assert sorted(s.attributes["bondport.order_no"] for s in releases) == sorted(
+        o.order_no for o in orders
+    )
+    for span in releases:
+        parent = receipts[span.parent.span_id]
+        assert parent.attributes["bondport.order_no"] == span.attributes["bondport.order_no"]
