@@ -3,10 +3,12 @@
 from bonded.services._ledger import StockLine
 from bonded.services.account_book import BookLine, reconcile
 from bonded.services.reservations import (
+    Release,
     reservation_confirm,
     reservation_release,
     reservation_release_from_bond,
     reservations_expire,
+    reservations_release_from_bond,
     stock_reserve,
 )
 from bonded.services.stock import stock_issue, stock_receive, stock_return_into_bond, stock_transfer
@@ -14,12 +16,14 @@ from bonded.services.stocktake import stocktake_count, stocktake_open, stocktake
 
 __all__ = [
     "BookLine",
+    "Release",
     "StockLine",
     "reconcile",
     "reservation_confirm",
     "reservation_release",
     "reservation_release_from_bond",
     "reservations_expire",
+    "reservations_release_from_bond",
     "stock_issue",
     "stock_receive",
     "stock_reserve",

@@ -8,27 +8,36 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 
 from bonded.errors import (
+    BookBalanceExceeded,
     InsufficientStock,
+    ReferenceConflict,
     ReservationExpired,
     ReservationNotFound,
     WrongLocationKind,
 )
-from bonded.models import Balance, Location, Move, Reservation
+from bonded.models import (
+    AccountBookEntry,
+    AccountBookRecord,
+    Balance,
+    LedgerOperation,
+    Location,
+    Move,
+    Reservation,
+)
 from bonded.services._ledger import (
     StockLine,
     begin_operation,
     check_lines,
+    fingerprint,
     items_for,
     lines_payload,
     location,
     lock_balances,
-    post_move,
 )
-from bonded.services.account_book import book_write_off
 
 K = Location.Kind
 RESERVABLE = {K.STORAGE, K.COUNTER, K.DOCK}
@@ -235,59 +244,231 @@ def reservations_expire(*, now: datetime | None = None, limit: int = 500) -> int
     return expired
 
 
-@transaction.atomic
 def reservation_release_from_bond(
     *, reference: str, inventory_list_no: str, destination_code: str, actor: str = "customs"
 ) -> None:
     """Customs released the order's inventory list: write its goods off the account book and move
     them, still reserved for the order, from bonded storage to the pickup counter or the dock.
     Exactly once per inventory list: a repeated receipt changes nothing."""
-    destination = location(destination_code, kinds={K.COUNTER, K.DOCK}, field="destination_code")
-    if destination.kind == K.COUNTER and not destination.inside_supervision_zone:
-        raise WrongLocationKind(
-            code=destination_code,
-            expected="a counter inside the special supervision zone",
-            field="destination_code",
-        )
-    payload = {"reference": reference, "to": destination_code}
-    if not begin_operation(
-        kind="release", reference=inventory_list_no, payload=payload, actor=actor
-    ):
-        return
-    reservations = active_reservations(reference)
-    if not reservations:
-        raise ReservationNotFound(reference=reference)
-    under_bond = [r for r in reservations if r.location.kind in Location.BONDED_KINDS]
-
-    written_off: dict[tuple[int, int], int] = defaultdict(int)
-    for r in under_bond:
-        written_off[(r.location.warehouse_id, r.item_id)] += r.quantity
-    items = {r.item_id: r.item for r in under_bond}
-    warehouses = {r.location.warehouse_id: r.location.warehouse for r in under_bond}
-    for warehouse_id, item_id in sorted(written_off):
-        book_write_off(
-            warehouse=warehouses[warehouse_id],
-            item=items[item_id],
-            quantity=written_off[(warehouse_id, item_id)],
-            inventory_list_no=inventory_list_no,
-        )
-
-    balances = lock_balances(
-        pair
-        for r in under_bond
-        for pair in ((r.item_id, r.location_id), (r.item_id, destination.pk))
+    reservations_release_from_bond(
+        releases=[Release(reference, inventory_list_no, destination_code)], actor=actor
     )
-    for r in under_bond:
-        post_move(
-            balances=balances,
-            item=r.item,
-            quantity=r.quantity,
-            source=r.location,
-            target=destination,
-            kind=Move.Kind.RELEASE,
-            reference=reference,
-            actor=actor,
-            reserved=True,
-            note=inventory_list_no,
+
+
+class Release(NamedTuple):
+    """One order's inventory list released by customs, and where its goods go."""
+
+    reference: str
+    inventory_list_no: str
+    destination_code: str
+
+
+@transaction.atomic
+def reservations_release_from_bond(
+    *, releases: Sequence[Release], actor: str = "customs"
+) -> list[str]:
+    """Release many orders' inventory lists at once (a batch of receipts): the same as one
+    `reservation_release_from_bond` each, in a constant number of statements for the batch
+    (issue #19). All or nothing: any refusal raises and writes nothing. Returns the inventory
+    lists released now (a repeated one changes nothing and is left out).
+
+    Locks in the order every writer takes them: reservations, then account-book records by
+    (warehouse, item) as book_record takes them one by one, then balances by key."""
+    if not releases:
+        return []
+    destinations = _destinations({r.destination_code for r in releases})
+    claimed = _claim_releases(releases, actor=actor)
+    if not claimed:
+        return []
+    reservations = list(
+        Reservation.objects.select_for_update(of=("self",))
+        .filter(reference__in={r.reference for r in claimed}, state=ACTIVE)
+        .select_related("item", "location")
+        .order_by("pk")
+    )
+    by_reference: dict[str, list[Reservation]] = defaultdict(list)
+    for r in reservations:
+        by_reference[r.reference].append(r)
+    # (release, its reservations still under bond); an order named twice moves with the first.
+    plan: list[tuple[Release, list[Reservation]]] = []
+    moved: set[str] = set()
+    for release in claimed:
+        if release.reference not in by_reference:
+            raise ReservationNotFound(reference=release.reference)
+        under_bond = []
+        if release.reference not in moved:
+            moved.add(release.reference)
+            under_bond = [
+                r for r in by_reference[release.reference]
+                if r.location.kind in Location.BONDED_KINDS
+            ]  # fmt: skip
+        plan.append((release, under_bond))
+
+    _book_write_offs(plan)
+    _move_reserved(plan, destinations, actor=actor)
+    return [release.inventory_list_no for release in claimed]
+
+
+def _destinations(codes: set[str]) -> dict[str, Location]:
+    """Every destination must be an active counter inside the supervision zone, or a dock."""
+    found = {loc.code: loc for loc in Location.objects.filter(code__in=codes, is_active=True)}
+    for code in sorted(codes):
+        if code not in found or found[code].kind not in (K.COUNTER, K.DOCK):
+            # Raises the precise error (unknown, inactive or wrong kind) as the single call did.
+            found[code] = location(code, kinds={K.COUNTER, K.DOCK}, field="destination_code")
+        if found[code].kind == K.COUNTER and not found[code].inside_supervision_zone:
+            raise WrongLocationKind(
+                code=code,
+                expected="a counter inside the special supervision zone",
+                field="destination_code",
+            )
+    return found
+
+
+def _claim_releases(releases: Sequence[Release], *, actor: str) -> list[Release]:
+    """Claim every inventory list in one INSERT .. ON CONFLICT DO NOTHING RETURNING, as
+    begin_operation claims one: the lists claimed now, in the order given. A list claimed
+    before with the same content is skipped; with other content it is a ReferenceConflict."""
+    wanted: dict[str, tuple[Release, str]] = {}
+    for release in releases:
+        no = release.inventory_list_no
+        if not no or len(no) > 64:
+            raise ReferenceConflict(kind="release", reference=no or "(empty)")
+        digest = fingerprint({"reference": release.reference, "to": release.destination_code})
+        if no in wanted and wanted[no][1] != digest:
+            raise ReferenceConflict(kind="release", reference=no)
+        wanted.setdefault(no, (release, digest))
+    now = timezone.now()
+    table = LedgerOperation._meta.db_table
+    params = [
+        value
+        for no, (_, digest) in wanted.items()
+        for value in ("release", no, digest, actor[:150], now)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (kind, reference, fingerprint, actor, created_at) "  # noqa: S608
+            f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(wanted))} "
+            "ON CONFLICT (kind, reference) DO NOTHING RETURNING reference",
+            params,
         )
-    Reservation.objects.filter(pk__in=[r.pk for r in under_bond]).update(location=destination)
+        fresh = {row[0] for row in cursor.fetchall()}
+    if len(fresh) < len(wanted):
+        done = LedgerOperation.objects.filter(
+            kind="release", reference__in=[no for no in wanted if no not in fresh]
+        ).values_list("reference", "fingerprint")
+        for no, digest in sorted(done):
+            if digest != wanted[no][1]:
+                raise ReferenceConflict(kind="release", reference=no)
+    return [release for no, (release, _) in wanted.items() if no in fresh]
+
+
+def _book_write_offs(plan: list[tuple[Release, list[Reservation]]]) -> None:
+    """book_write_off for every (inventory list, warehouse, item): one lock of the records, one
+    UPDATE, one INSERT of the entries. A missing record has a balance of 0, so any write-off
+    from it is refused: nothing to create (book_record's new record would be rolled back)."""
+    per_list: dict[tuple[str, int, int], int] = defaultdict(int)
+    for release, under_bond in plan:
+        for r in under_bond:
+            per_list[(release.inventory_list_no, r.location.warehouse_id, r.item_id)] += r.quantity
+    if not per_list:
+        return
+    total: dict[tuple[int, int], int] = defaultdict(int)
+    for (_, warehouse_id, item_id), quantity in per_list.items():
+        total[(warehouse_id, item_id)] += quantity
+    condition = Q()
+    for warehouse_id, item_id in sorted(total):
+        condition |= Q(warehouse_id=warehouse_id, item_id=item_id)
+    records = {
+        (rec.warehouse_id, rec.item_id): rec
+        for rec in AccountBookRecord.objects.select_for_update()
+        .filter(condition)
+        .order_by("warehouse_id", "item_id")
+    }
+    items = {r.item_id: r.item for _, under_bond in plan for r in under_bond}
+    for key in sorted(total):
+        balance = records[key].balance if key in records else 0
+        if total[key] > balance:
+            raise BookBalanceExceeded(
+                item_no=items[key[1]].item_no, asked=total[key], balance=balance
+            )
+    AccountBookRecord.objects.filter(pk__in=[records[key].pk for key in total]).update(
+        written_off=F("written_off")
+        + Case(
+            *(When(pk=records[key].pk, then=Value(qty)) for key, qty in sorted(total.items())),
+            output_field=BigIntegerField(),
+        )
+    )
+    now = timezone.now()
+    AccountBookEntry.objects.bulk_create(
+        AccountBookEntry(
+            record=records[(warehouse_id, item_id)],
+            kind=AccountBookEntry.Kind.WRITE_OFF,
+            quantity=quantity,
+            document_no=no,
+            created_at=now,
+        )
+        for (no, warehouse_id, item_id), quantity in sorted(per_list.items())
+    )
+
+
+def _move_reserved(
+    plan: list[tuple[Release, list[Reservation]]],
+    destinations: dict[str, Location],
+    *,
+    actor: str,
+) -> None:
+    """post_move(reserved=True) for every reservation under bond: one lock of the balances (key
+    order), one UPDATE of them, one INSERT of the moves, one UPDATE of the reservations."""
+    moves = [
+        (release, r, destinations[release.destination_code])
+        for release, under_bond in plan
+        for r in under_bond
+    ]
+    if not moves:
+        return
+    balances = lock_balances(
+        pair for _, r, to in moves for pair in ((r.item_id, r.location_id), (r.item_id, to.pk))
+    )
+    delta: dict[int, int] = defaultdict(int)
+    for _, r, to in moves:
+        delta[balances[(r.item_id, r.location_id)].pk] -= r.quantity
+        delta[balances[(r.item_id, to.pk)].pk] += r.quantity
+    for _, r, _to in moves:
+        row = balances[(r.item_id, r.location_id)]
+        if -delta[row.pk] > row.reserved:
+            raise InsufficientStock(
+                item_no=r.item.item_no, asked=-delta[row.pk], available=row.reserved,
+                location_code=r.location.code,
+            )  # fmt: skip
+    change = Case(
+        *(When(pk=pk, then=Value(d)) for pk, d in sorted(delta.items())),
+        output_field=BigIntegerField(),
+    )
+    Balance.objects.filter(pk__in=sorted(delta)).update(
+        on_hand=F("on_hand") + change, reserved=F("reserved") + change
+    )
+    now = timezone.now()
+    Move.objects.bulk_create(
+        Move(
+            item_id=r.item_id,
+            quantity=r.quantity,
+            from_location_id=r.location_id,
+            to_location_id=to.pk,
+            kind=Move.Kind.RELEASE,
+            reference=release.reference,
+            actor=actor[:150],
+            note=release.inventory_list_no[:300],
+            created_at=now,
+        )
+        for release, r, to in moves
+    )
+    by_destination: dict[int, list[int]] = defaultdict(list)
+    for _, r, to in moves:
+        by_destination[to.pk].append(r.pk)
+    Reservation.objects.filter(pk__in=[r.pk for _, r, _to in moves]).update(
+        location=Case(
+            *(When(pk__in=pks, then=Value(to)) for to, pks in sorted(by_destination.items())),
+            output_field=BigIntegerField(),
+        )
+    )

@@ -17,7 +17,11 @@ from config.tasks import send_coalesced_on_commit
 from customs import errors
 from customs.gateway import get_transport
 from customs.models import Declaration, GatewayCursor, OrderClearance, Receipt
-from customs.services.clearance import clearance_derive, clearance_transition
+from customs.services.clearance import (
+    ReleasesTogether,
+    clearance_derive,
+    clearance_transition,
+)
 from customs.services.declarations import (
     declaration_transition,
     inventory_declare,
@@ -163,6 +167,7 @@ class _Batch:
         }
         self.orders: dict[str, _Order | None] = {}
         self.reread: set[str] = set()
+        self.releases = ReleasesTogether()  # their goods move out of bond at the end
         changing = sorted(
             {
                 decl.order_no
@@ -226,6 +231,7 @@ class _Batch:
             receipt.applied_at = now
             receipt.outcome = outcome
             outcomes[receipt_id] = outcome
+        self.releases.release()
         if self.receipts:
             self._mark_applied(now)
         return outcomes
@@ -294,7 +300,9 @@ class _Batch:
             return "stale"
         order = self.order(decl.order_no)
         if order is not None:
-            clearance_derive(clearance=order.clearance, declarations=order.decls)
+            clearance_derive(
+                clearance=order.clearance, declarations=order.decls, releases=self.releases
+            )
         if decl.kind in ("order", "payment", "waybill") and new == S.ACCEPTED:
             if order is not None and _inventory_due(order):
                 inventory_declare(order_no=decl.order_no)

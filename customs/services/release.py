@@ -18,6 +18,16 @@ def release_from_bond(*, order_no: str, inventory_list_no: str, destination_code
     )
 
 
+def releases_from_bond(*, releases: Sequence[tuple[str, str, str]]) -> None:
+    """release_from_bond for many orders at once, (order_no, inventory_list_no,
+    destination_code) each: all of them or, on any refusal, none (it raises)."""
+    from bonded.services import Release, reservations_release_from_bond
+
+    reservations_release_from_bond(
+        releases=[Release(*release) for release in releases], actor="customs"
+    )
+
+
 def return_into_bond(
     *, order_no: str, return_no: str, location_code: str, lines: Sequence[dict]
 ) -> None:

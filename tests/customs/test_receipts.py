@@ -6,10 +6,10 @@ import uuid
 import pytest
 from django.conf import settings
 
-from bonded.models import AccountBookEntry, Balance, Move
+from bonded.models import AccountBookEntry, Balance, LedgerOperation, Move, Reservation
 from bonded.services import reservation_release_from_bond
 from customs import selectors, services
-from customs.models import Declaration, Receipt
+from customs.models import Declaration, OrderClearance, Receipt
 from customs.signing import signed_headers
 from tests.customs.factories import order_filing, payment_filing, waybill_filing
 
@@ -376,10 +376,10 @@ def test_one_bad_receipt_holds_back_no_other_in_its_batch(zone, monkeypatch):
            *_record(second_inventory, 800, invt_no="INV13")]  # fmt: skip
     real = receipts.clearance_derive
 
-    def broken_for_the_second(*, clearance, declarations):
+    def broken_for_the_second(*, clearance, declarations, **kwargs):
         if clearance.order_no == second.order_no:
             raise RuntimeError("bug")
-        return real(clearance=clearance, declarations=declarations)
+        return real(clearance=clearance, declarations=declarations, **kwargs)
 
     monkeypatch.setattr(receipts, "clearance_derive", broken_for_the_second)
     with pytest.raises(RuntimeError):
@@ -543,3 +543,78 @@ def test_a_gateway_with_another_signature_scheme_is_configuration_only(zone, cli
     inventory.refresh_from_db()
     assert (inventory.state, inventory.return_status) == ("released", 800)
     assert selectors.order_clearance(order.order_no).state == "released"
+
+
+def _released_together(zone, n: int):
+    """n declared orders and one batch of their inventory lists' "800", recorded, not applied."""
+    orders = [_declared(zone) for _ in range(n)]
+    ids = [
+        receipt_id
+        for k, (_order, inventory) in enumerate(orders)
+        for receipt_id in _record(inventory, 800, invt_no=f"INV2{k:02d}")
+    ]
+    return [order for order, _ in orders], ids
+
+
+def test_a_batch_releasing_several_orders_moves_their_goods_out_of_bond_in_one_go(zone):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    orders, ids = _released_together(zone, 3)
+    with CaptureQueriesContext(connection) as queries:
+        services.receipts_apply(receipt_ids=ids)
+    claims = [q for q in queries.captured_queries if "INTO bonded_ledgeroperation" in q["sql"]]
+    assert len(claims) == 1  # one claim of the three inventory lists, not one per order
+    stamps = [q for q in queries.captured_queries if '"goods_released_at" =' in q["sql"]]
+    assert len(stamps) == 1
+    for k, order in enumerate(orders):
+        view = selectors.order_clearance(order.order_no)
+        assert (view.state, view.goods_released) == ("released", True)
+        assert Move.objects.get(reference=order.order_no, kind="release").note == f"INV2{k:02d}"
+        assert AccountBookEntry.objects.filter(
+            kind="write_off", document_no=f"INV2{k:02d}"
+        ).exists()
+    assert not OrderClearance.objects.exclude(release_error="").exists()
+
+
+def test_a_batch_where_one_release_is_refused_releases_the_others_and_records_the_refusal(zone):
+    orders, ids = _released_together(zone, 3)
+    refused = orders[1].order_no
+    Reservation.objects.filter(reference=refused).delete()  # its hold is gone: nothing to move
+    services.receipts_apply(receipt_ids=ids)
+    assert Receipt.objects.filter(pk__in=ids, applied_at__isnull=True).count() == 0
+    for order in orders:
+        clearance = OrderClearance.objects.get(order_no=order.order_no)
+        assert clearance.state == "released"
+        if order.order_no == refused:
+            assert clearance.goods_released_at is None
+            assert clearance.release_error.startswith("ReservationNotFound")
+            assert not Move.objects.filter(reference=refused).exists()
+        else:
+            assert clearance.goods_released_at is not None and clearance.release_error == ""
+            assert Move.objects.filter(reference=order.order_no, kind="release").count() == 1
+    # The refused list was not claimed: the sweep's retry releases it once its hold is back.
+    assert not LedgerOperation.objects.filter(kind="release", reference="INV201").exists()
+
+
+def test_orders_released_together_each_keep_their_release_span_under_their_receipt(zone):
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from config import tracing
+
+    orders, ids = _released_together(zone, 3)
+    exporter = InMemorySpanExporter()
+    tracing.setup(exporter=exporter, simple=True)
+    try:
+        services.receipts_apply(receipt_ids=ids)
+    finally:
+        tracing.teardown()
+    spans = exporter.get_finished_spans()
+    receipts = {s.context.span_id: s for s in spans if s.name == "customs.receipt.apply"}
+    releases = [s for s in spans if s.name == "customs.release"]
+    assert sorted(s.attributes["bondport.order_no"] for s in releases) == sorted(
+        o.order_no for o in orders
+    )
+    for span in releases:
+        parent = receipts[span.parent.span_id]
+        assert parent.attributes["bondport.order_no"] == span.attributes["bondport.order_no"]
