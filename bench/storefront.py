@@ -94,10 +94,19 @@ def prepare() -> list[int]:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def start(tree: Path, port: int, workers: int, threads: int) -> subprocess.Popen:
+def old_bin(tree: Path) -> Path:
+    """The baseline's own venv (its dependencies are not a subset of today's: pygal), built
+    once from its pyproject, as the pipeline bench does for its baseline."""
+    sys.path.insert(0, str(ROOT))
+    from bench.pipeline.run import old_venv
+
+    return old_venv(tree).parent
+
+
+def start(tree: Path, port: int, workers: int, threads: int, bindir: Path = BIN):
     proc = subprocess.Popen(
         [
-            str(BIN / "gunicorn"),
+            str(bindir / "gunicorn"),
             "config.wsgi",
             "--workers",
             str(workers),
@@ -122,6 +131,7 @@ def start(tree: Path, port: int, workers: int, threads: int) -> subprocess.Popen
             return proc
         except OSError:
             time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGTERM)  # not left holding the port for the next run
     raise RuntimeError(f"gunicorn in {tree} did not answer on {port}")
 
 
@@ -178,7 +188,7 @@ def main() -> None:
     old = old_tree(args.old)
     products = prepare()
     servers = {
-        "old": start(old, PORT, args.workers, args.threads),
+        "old": start(old, PORT, args.workers, args.threads, old_bin(old)),
         "new": start(ROOT, PORT + 1, args.workers, args.threads),
     }
     ports = {"old": PORT, "new": PORT + 1}
