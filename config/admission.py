@@ -78,9 +78,9 @@ def budget_set(rate: int | None) -> None:
     _budget_read["at"] = -1.0  # this process sees its own change at once
 
 
-def budget_rate() -> int:
-    """The budget in force: the run-time one (budget_set) if any, else ADMISSION_EXPENSIVE_RATE.
-    One cache read a second per process; a cache that fails keeps the last value read."""
+def budget_override() -> int | None:
+    """The run-time budget (budget_set), None when there is none. One cache read a second per
+    process; a cache that fails keeps the last value read."""
     now = time.monotonic()
     if now - _budget_read["at"] >= 1.0:
         _budget_read["at"] = now
@@ -89,12 +89,13 @@ def budget_rate() -> int:
         except Exception:  # the cache down must not stop orders
             logger.warning("admission budget override unavailable", exc_info=True)
     override = _budget_read["rate"]
-    return settings.ADMISSION_EXPENSIVE_RATE if override is None else int(override)
+    return None if override is None else int(override)
 
 
-def budget_overridden() -> bool:
-    budget_rate()
-    return _budget_read["rate"] is not None
+def budget_rate() -> int:
+    """The budget in force: the run-time one if any, else ADMISSION_EXPENSIVE_RATE."""
+    override = budget_override()
+    return settings.ADMISSION_EXPENSIVE_RATE if override is None else override
 
 
 def _budget_spent() -> bool:

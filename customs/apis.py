@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-from django.conf import settings
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.parsers import BaseParser
@@ -14,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.callbacks import CallbackRefused, CallbackRejected
-from config.tasks import send_coalesced_on_commit
 from customs import selectors, services
 from customs.gateway import get_transport
 
@@ -53,18 +50,8 @@ class ReceiptPushApi(APIView):
                 raise TypeError("receipts is not a list")
         except (ValueError, KeyError, TypeError):
             raise CallbackRejected.because("malformed") from None
-        with transaction.atomic():
-            new_ids = services.receipts_record(receipts=rows, source="push")
-            if new_ids and not settings.CUSTOMS_RECEIPTS_APPLY_INLINE:
-                # One coalesced task takes every receipt due (in the order they came): while
-                # one waits in the queue, later pushes send none (a task per push before, a
-                # task per receipt before that: bench/README.md).
-                send_coalesced_on_commit("customs.tasks.receipts_due")
-        if new_ids and settings.CUSTOMS_RECEIPTS_APPLY_INLINE:
-            # Stored (committed) first, so nothing is lost if applying fails: then the task
-            # and the sweep take over. Applied here, the push costs no task and no queue wait.
-            services.receipts_apply_pushed(receipt_ids=new_ids)
-        return Response({"recorded": len(new_ids), "received": len(rows)})
+        recorded = services.receipts_accept_push(receipts=rows)
+        return Response({"recorded": recorded, "received": len(rows)})
 
 
 class ClearanceOutput(serializers.Serializer):

@@ -20,6 +20,7 @@ from customs.services.inspection import (
 )
 from customs.services.receipts import (
     receipt_apply,
+    receipts_accept_push,
     receipts_apply,
     receipts_apply_due,
     receipts_apply_pending,
@@ -49,6 +50,7 @@ __all__ = [
     "inventory_declare",
     "order_precheck",
     "receipt_apply",
+    "receipts_accept_push",
     "receipts_apply",
     "receipts_apply_due",
     "receipts_apply_pending",

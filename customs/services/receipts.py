@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import BigIntegerField, Case, Value, When
 from django.utils import timezone
@@ -389,25 +390,34 @@ def receipts_apply_due(*, batch: int = BATCH, max_batches: int = 20) -> int:
     applied = 0
     failed: set[int] = set()
     for _ in range(max_batches):
-        ids: list[int] = []
-        try:
-            with transaction.atomic():  # claim and apply in one transaction, no savepoint
-                ids = list(
-                    Receipt.objects.select_for_update(skip_locked=True)
-                    .filter(applied_at__isnull=True)
-                    .exclude(pk__in=failed)
-                    .order_by("received_at", "id")
-                    .values_list("id", flat=True)[:batch]
-                )
-                applied += len(_Batch(ids).apply()) if ids else 0
-        except Exception:
-            if not ids:
-                raise
-            logger.warning("receipt batch failed; applying one by one", exc_info=True)
-            applied += len(_one_by_one(ids, failed))
+        unapplied = Receipt.objects.filter(applied_at__isnull=True).exclude(pk__in=failed)
+        ids, now_applied = _claim_and_apply(unapplied, failed, limit=batch)
+        applied += now_applied
         if len(ids) < batch:
             break
     return applied
+
+
+def _claim_and_apply(unapplied, failed: set[int], *, limit: int | None = None):
+    """Claim the unapplied receipts of `unapplied` (oldest first, FOR UPDATE SKIP LOCKED: ones
+    another process is applying stay its) and apply them as one batch in one transaction; if
+    the batch fails, one by one, and a receipt that still fails goes into `failed`. Returns
+    (the ids claimed, how many were applied)."""
+    ids: list[int] = []
+    try:
+        with transaction.atomic():  # claim and apply in one transaction, no savepoint
+            claim = (
+                unapplied.select_for_update(skip_locked=True)
+                .order_by("received_at", "id")
+                .values_list("id", flat=True)
+            )
+            ids = list(claim[:limit] if limit else claim)
+            return ids, (len(_Batch(ids).apply()) if ids else 0)
+    except Exception:
+        if not ids:
+            raise
+        logger.warning("receipt batch failed; applying one by one", exc_info=True)
+    return ids, len(_one_by_one(ids, failed))
 
 
 def _one_by_one(ids: list[int], failed: set[int]) -> dict[int, str]:
@@ -422,6 +432,22 @@ def _one_by_one(ids: list[int], failed: set[int]) -> dict[int, str]:
     return outcomes
 
 
+def receipts_accept_push(*, receipts: list[dict]) -> int:
+    """An authority's push, its signature already checked: store the receipts (a guid seen
+    before is skipped), then apply them here (CUSTOMS_RECEIPTS_APPLY_INLINE) or leave them to
+    one coalesced `receipts_due` task (a task per push before, a task per receipt before
+    that: bench/README.md). Stored first and committed, so nothing is lost if applying
+    fails. Returns how many were new."""
+    inline = settings.CUSTOMS_RECEIPTS_APPLY_INLINE
+    with transaction.atomic():
+        new_ids = receipts_record(receipts=receipts, source="push")
+        if new_ids and not inline:
+            send_coalesced_on_commit("customs.tasks.receipts_due")
+    if new_ids and inline:
+        receipts_apply_pushed(receipt_ids=new_ids)
+    return len(new_ids)
+
+
 def receipts_apply_pushed(*, receipt_ids: Sequence[int]) -> int:
     """Apply a push's receipts in the request that received them, once they are stored
     (CUSTOMS_RECEIPTS_APPLY_INLINE, issue #19): no task and no queue wait per push. The same
@@ -429,22 +455,9 @@ def receipts_apply_pushed(*, receipt_ids: Sequence[int]) -> int:
     stay its), the same batch and the same one-by-one fallback; a receipt that still fails is
     left unapplied and the worker's task is nudged to try again (then the sweep). Returns how
     many were applied now."""
-    ids: list[int] = []
-    try:
-        with transaction.atomic():
-            ids = list(
-                Receipt.objects.select_for_update(skip_locked=True)
-                .filter(pk__in=list(receipt_ids), applied_at__isnull=True)
-                .order_by("received_at", "id")
-                .values_list("id", flat=True)
-            )
-            return len(_Batch(ids).apply()) if ids else 0
-    except Exception:
-        if not ids:
-            raise
-        logger.warning("pushed receipts failed as a batch; applying one by one", exc_info=True)
     failed: set[int] = set()
-    applied = len(_one_by_one(ids, failed))
+    unapplied = Receipt.objects.filter(pk__in=list(receipt_ids), applied_at__isnull=True)
+    _ids, applied = _claim_and_apply(unapplied, failed)
     if failed:
         send_coalesced_on_commit("customs.tasks.receipts_due")
     return applied

@@ -158,6 +158,15 @@ def _post(client, body: bytes, headers=None):
     )  # fmt: skip
 
 
+def _pushed(inventory, statuses, *, invt_no: str, prefix: str) -> list[dict]:
+    """The authority's receipts for the inventory list, one per status, as a push carries them."""
+    return [
+        {"guid": f"{prefix}{status}", "declGuid": inventory.guid, "orderNo": inventory.order_no,
+         "returnStatus": status, "invtNo": invt_no, "authority": "customs"}
+        for status in statuses
+    ]  # fmt: skip
+
+
 def test_signed_receipt_push_is_recorded_and_replays_are_refused(zone, client):
     _order, inventory = _declared(zone)
     row = {"guid": "P1", "declGuid": inventory.guid, "orderNo": inventory.order_no,
@@ -192,18 +201,12 @@ def test_a_pushed_batch_is_applied_in_its_request_in_arrival_order_without_a_tas
 ):
     """CUSTOMS_RECEIPTS_APPLY_INLINE (the default, issue #19): the push's receipts are stored,
     then applied before the authority gets its answer; no task, no queue wait."""
-    from customs import apis
     from customs.services import receipts as receipt_services
 
     sent = []
-    monkeypatch.setattr(apis, "send_coalesced_on_commit", sent.append)
     monkeypatch.setattr(receipt_services, "send_coalesced_on_commit", sent.append)
     _order, inventory = _declared(zone)
-    rows = [
-        {"guid": f"B{status}", "declGuid": inventory.guid, "orderNo": inventory.order_no,
-         "returnStatus": status, "invtNo": "INV7", "authority": "customs"}
-        for status in (120, 399)
-    ]  # fmt: skip
+    rows = _pushed(inventory, (120, 399), invt_no="INV7", prefix="B")
     response = _post(client, json.dumps({"receipts": rows}).encode())
     assert response.status_code == 200 and response.json()["recorded"] == 2
     assert sent == []
@@ -225,10 +228,7 @@ def test_a_push_that_cannot_be_applied_is_kept_for_the_task_and_the_sweep(
     sent = []
     monkeypatch.setattr(receipt_services, "send_coalesced_on_commit", sent.append)
     _order, inventory = _declared(zone)
-    rows = [
-        {"guid": "F120", "declGuid": inventory.guid, "orderNo": inventory.order_no,
-         "returnStatus": 120, "invtNo": "INV8", "authority": "customs"}
-    ]  # fmt: skip
+    rows = _pushed(inventory, (120,), invt_no="INV8", prefix="F")
     real_apply = receipt_services._Batch.apply
 
     def broken(self):
@@ -249,17 +249,14 @@ def test_a_push_that_cannot_be_applied_is_kept_for_the_task_and_the_sweep(
 
 
 def test_a_pushed_batch_is_one_task_applied_in_arrival_order(zone, client, monkeypatch, settings):
-    from customs import apis, tasks
+    from customs import tasks
+    from customs.services import receipts as receipt_services
 
     settings.CUSTOMS_RECEIPTS_APPLY_INLINE = False  # receipts applied by a worker
     sent = []
-    monkeypatch.setattr(apis, "send_coalesced_on_commit", sent.append)
+    monkeypatch.setattr(receipt_services, "send_coalesced_on_commit", sent.append)
     _order, inventory = _declared(zone)
-    rows = [
-        {"guid": f"B{status}", "declGuid": inventory.guid, "orderNo": inventory.order_no,
-         "returnStatus": status, "invtNo": "INV7", "authority": "customs"}
-        for status in (120, 399)
-    ]  # fmt: skip
+    rows = _pushed(inventory, (120, 399), invt_no="INV7", prefix="B")
     response = _post(client, json.dumps({"receipts": rows}).encode())
     assert response.status_code == 200 and response.json()["recorded"] == 2
     assert sent == ["customs.tasks.receipts_due"]  # coalesced: takes every receipt due

@@ -108,27 +108,25 @@ def test_placement_takes_no_savepoint_and_does_not_look_for_filings_of_its_new_n
     assert [(d.kind, d.state) for d in filed] == [("order", "pending"), ("waybill", "pending")]
 
 
+def _written() -> tuple:
+    """What a placement writes: orders, holds, filings, clearances and the stock balances."""
+    return (
+        Order.objects.count(),
+        Reservation.objects.count(),
+        Declaration.objects.count(),
+        OrderClearance.objects.count(),
+        sorted(Balance.objects.values_list("pk", "on_hand", "reserved")),
+    )
+
+
 def test_a_refused_placement_without_savepoints_still_writes_nothing(world, api):
     api.post("/api/v1/orders/place/", _body(world), format="json")
     paste = Balance.objects.filter(item__item_no=world.paste.item.item_no, on_hand__gt=0)
     paste.update(on_hand=F("reserved") + 1)  # one unit left to sell
-    before = (
-        Order.objects.count(),
-        Reservation.objects.count(),
-        Declaration.objects.count(),
-        OrderClearance.objects.count(),
-        sorted(Balance.objects.values_list("pk", "on_hand", "reserved")),
-    )
+    before = _written()
     refused = api.post("/api/v1/orders/place/", _body(world, 2), format="json")
     assert refused.status_code == 409, refused.content
     assert refused.json()["code"] == "insufficient_stock"
-    after = (
-        Order.objects.count(),
-        Reservation.objects.count(),
-        Declaration.objects.count(),
-        OrderClearance.objects.count(),
-        sorted(Balance.objects.values_list("pk", "on_hand", "reserved")),
-    )
-    assert after == before
+    assert _written() == before
     # and the next placement goes through on the same connection
     assert api.post("/api/v1/orders/place/", _body(world), format="json").status_code == 201

@@ -27,6 +27,7 @@ class Command(BaseCommand):
         elif rate is not None:
             admission.budget_set(rate)
         current = admission.budget_rate()
-        source = "set at run time" if admission.budget_overridden() else "ADMISSION_EXPENSIVE_RATE"
+        overridden = admission.budget_override() is not None
+        source = "set at run time" if overridden else "ADMISSION_EXPENSIVE_RATE"
         shown = "no budget" if current <= 0 else f"{current} placements a second"
         self.stdout.write(f"{shown} ({source}; the setting is {settings.ADMISSION_EXPENSIVE_RATE})")
