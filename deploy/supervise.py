@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import re
 import signal
@@ -69,11 +70,14 @@ def describe_exit(code: int) -> str:
     return f"code {code}"
 
 
-def _child_setup() -> None:  # in the child, before exec
-    import ctypes
+# Resolved here, in the parent: between fork and exec the child runs Python with other threads'
+# locks frozen as they were, so it must not import or look anything up there.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+_PR_SET_PDEATHSIG = 1
 
-    os.setsid()
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+def _die_with_supervisor() -> None:  # in the child, before exec
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -103,6 +107,7 @@ class Supervisor:
         self.width = max([len(SYSTEM), *(len(p.name) for p in self.processes)])
         self.lock = threading.Lock()
         self.stopping = False
+        self.stop_requested = False  # set by the signal handler: a plain flag, no lock
 
     # --- output ----------------------------------------------------------------------------
     def say(self, name: str, line: str) -> None:
@@ -120,8 +125,8 @@ class Supervisor:
     def start(self, process: Process) -> None:
         process.proc = subprocess.Popen(
             ["/bin/sh", "-c", process.command], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_child_setup,
-            env=self.env,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=_die_with_supervisor, env=self.env,
         )  # fmt: skip
         process.started_at = time.monotonic()
         process.restart_at = None
@@ -131,7 +136,8 @@ class Supervisor:
         process.readers = [reader]
 
     def delay_for(self, process: Process) -> float:
-        return min(self.backoff_base * 2 ** max(process.failures - 1, 0), self.backoff_max)
+        doublings = min(max(process.failures - 1, 0), 64)  # 2 ** 1024 would not fit a float
+        return min(self.backoff_base * 2**doublings, self.backoff_max)
 
     def check(self) -> None:
         """One round: note exits and schedule restarts; start what is due."""
@@ -181,20 +187,24 @@ class Supervisor:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.proc.pid, signum)
 
+    def request_stop(self, signum, frame) -> None:
+        # A signal handler runs between two bytecodes of the main thread, wherever it is: one
+        # that took a lock (threading.Event.set() does) deadlocked when SIGTERM landed while the
+        # main loop held that same lock inside Event.wait(), and `make run` never stopped.
+        self.stop_requested = True
+
     def run(self) -> int:
-        stop = threading.Event()
-
-        def on_signal(signum, frame):
-            stop.set()
-
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGTERM, self.request_stop)
         for process in self.processes:
+            if self.stop_requested:
+                break
             self.start(process)
             self.say(SYSTEM, f"{process.name} started (pid {process.proc.pid})")
         try:
-            while not stop.wait(0.2):
+            while not self.stop_requested:
                 self.check()
+                time.sleep(0.2)
         finally:
             self.stop_all()
         return 0

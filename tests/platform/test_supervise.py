@@ -125,3 +125,61 @@ def test_procfile_and_env_file_parsing(tmp_path):
         supervise.describe_exit(-9) == "killed by SIGKILL"
         and supervise.describe_exit(2) == "code 2"
     )
+
+
+# Runs the supervisor with its main loop's wait primitive sending SIGTERM to its own process
+# on the first 0.2 s wait: the signal lands while the loop is inside that call (the old loop
+# waited in threading.Event.wait, holding the Event's lock, and its handler's Event.set()
+# then waited for that lock forever: `make run` ignored SIGTERM and CI hung).
+_SIGNAL_INSIDE_THE_WAIT = """
+import os, runpy, signal, sys, threading, time
+fired = []
+def _fire_once(seconds):
+    if seconds == 0.2 and not fired and threading.current_thread() is threading.main_thread():
+        fired.append(1)
+        print("signal inside the wait", flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+real_condition_wait, real_sleep = threading.Condition.wait, time.sleep
+def condition_wait(self, timeout=None):
+    _fire_once(timeout)
+    return real_condition_wait(self, timeout)
+def sleep(seconds):
+    _fire_once(seconds)
+    return real_sleep(seconds)
+threading.Condition.wait, time.sleep = condition_wait, sleep
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_sigterm_that_lands_inside_the_main_loops_wait_still_stops_everything(tmp_path):
+    procfile = tmp_path / "Procfile"
+    procfile.write_text("idle: sleep 600\n")
+
+    class Wrapped(SupervisorProcess):
+        def command(self) -> list[str]:
+            return [sys.executable, "-c", _SIGNAL_INSIDE_THE_WAIT, *super().command()[1:]]
+
+    supervisor = Wrapped(procfile).start()
+    try:
+        code = supervisor.proc.wait(20)
+    except Exception:
+        supervisor.proc.kill()
+        raise AssertionError("the supervisor ignored SIGTERM:\n" + supervisor.text()) from None
+    text = supervisor.text()
+    assert "signal inside the wait" in text and "all processes stopped" in text, text
+    assert code == 0
+    idle = supervisor.pid_of("idle")
+    wait_until(lambda: not _alive(idle), timeout=10)
+
+
+def test_back_off_stays_at_its_ceiling_after_any_number_of_failures():
+    sys.path.insert(0, str(BASE_DIR / "deploy"))
+    try:
+        import supervise
+    finally:
+        sys.path.pop(0)
+    sup = supervise.Supervisor([("x", "true")], backoff_base=1.0, backoff_max=30.0, out=io.StringIO())
+    process = sup.processes[0]
+    process.failures = 5000  # a process that failed every 30 s for two days (was OverflowError)
+    assert sup.delay_for(process) == 30
