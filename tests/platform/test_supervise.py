@@ -179,7 +179,9 @@ def test_back_off_stays_at_its_ceiling_after_any_number_of_failures():
         import supervise
     finally:
         sys.path.pop(0)
-    sup = supervise.Supervisor([("x", "true")], backoff_base=1.0, backoff_max=30.0, out=io.StringIO())
+    sup = supervise.Supervisor(
+        [("x", "true")], backoff_base=1.0, backoff_max=30.0, out=io.StringIO()
+    )
     process = sup.processes[0]
     process.failures = 5000  # a process that failed every 30 s for two days (was OverflowError)
     assert sup.delay_for(process) == 30
