@@ -96,13 +96,19 @@ def stock_transfer(
     ]
 
 
-@transaction.atomic
-def stock_issue(*, reference: str, actor: str) -> list[Move]:
+def stock_issue(*, reference: str, actor: str, savepoint: bool = True) -> list[Move]:
     """Hand the order's goods to the shopper (counter handover or courier dispatch).
 
     Consumes every active reservation of the order; only goods customs has released (now at a
     counter or the dock) can leave. A second call for the same order issues nothing.
+    `savepoint=False` is for a caller whose whole transaction is given up on any refusal (the
+    counter's handover): its two statements are saved, as stock_reserve's are at checkout.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _issue(reference, actor)
+
+
+def _issue(reference: str, actor: str) -> list[Move]:
     if not begin_operation(kind="issue", reference=reference, payload={}, actor=actor):
         return list(Move.objects.filter(reference=reference, kind=Move.Kind.ISSUE))
     reservations = active_reservations(reference)

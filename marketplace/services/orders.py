@@ -173,7 +173,7 @@ def order_deliver(*, order_no: str, actor: str, locked: Order | None = None) -> 
         if order.state == S.DELIVERED:
             return order
         _guard_released(order)
-        bonded_services.stock_issue(reference=order.number, actor=actor)
+        bonded_services.stock_issue(reference=order.number, actor=actor, savepoint=locked is None)
         order_transition(order=order, to=S.DELIVERED, actor=actor, note="handed over")
     return order
 
