@@ -38,6 +38,7 @@ from bonded.services._ledger import (
     location,
     lock_balances,
 )
+from config import refcache
 
 K = Location.Kind
 RESERVABLE = {K.STORAGE, K.COUNTER, K.DOCK}
@@ -245,13 +246,20 @@ def reservations_expire(*, now: datetime | None = None, limit: int = 500) -> int
 
 
 def reservation_release_from_bond(
-    *, reference: str, inventory_list_no: str, destination_code: str, actor: str = "customs"
+    *,
+    reference: str,
+    inventory_list_no: str,
+    destination_code: str,
+    actor: str = "customs",
+    savepoint: bool = True,
 ) -> None:
     """Customs released the order's inventory list: write its goods off the account book and move
     them, still reserved for the order, from bonded storage to the pickup counter or the dock.
     Exactly once per inventory list: a repeated receipt changes nothing."""
     reservations_release_from_bond(
-        releases=[Release(reference, inventory_list_no, destination_code)], actor=actor
+        releases=[Release(reference, inventory_list_no, destination_code)],
+        actor=actor,
+        savepoint=savepoint,
     )
 
 
@@ -263,9 +271,8 @@ class Release(NamedTuple):
     destination_code: str
 
 
-@transaction.atomic
 def reservations_release_from_bond(
-    *, releases: Sequence[Release], actor: str = "customs"
+    *, releases: Sequence[Release], actor: str = "customs", savepoint: bool = True
 ) -> list[str]:
     """Release many orders' inventory lists at once (a batch of receipts): the same as one
     `reservation_release_from_bond` each, in a constant number of statements for the batch
@@ -273,7 +280,14 @@ def reservations_release_from_bond(
     lists released now (a repeated one changes nothing and is left out).
 
     Locks in the order every writer takes them: reservations, then account-book records by
-    (warehouse, item) as book_record takes them one by one, then balances by key."""
+    (warehouse, item) as book_record takes them one by one, then balances by key.
+    `savepoint=False` is for a caller inside a savepoint of its own (customs' release): a
+    refusal then undoes that savepoint, and the two statements of a second one are saved."""
+    with transaction.atomic(savepoint=savepoint):
+        return _release_from_bond(releases, actor)
+
+
+def _release_from_bond(releases: Sequence[Release], actor: str) -> list[str]:
     if not releases:
         return []
     destinations = _destinations({r.destination_code for r in releases})
@@ -310,8 +324,16 @@ def reservations_release_from_bond(
 
 
 def _destinations(codes: set[str]) -> dict[str, Location]:
-    """Every destination must be an active counter inside the supervision zone, or a dock."""
-    found = {loc.code: loc for loc in Location.objects.filter(code__in=codes, is_active=True)}
+    """Every destination must be an active counter inside the supervision zone, or a dock.
+    Read in one query through the reference cache (a batch's destinations are mostly the same
+    few counters), as placement reads locations: a counter closed in admin is refused here too
+    within REFERENCE_CACHE_SECONDS."""
+    rows = refcache.cached(
+        ("bonded.Location",),
+        ("release destinations", frozenset(codes)),
+        lambda: list(Location.objects.filter(code__in=codes)),
+    )
+    found = {loc.code: loc for loc in rows if loc.is_active}
     for code in sorted(codes):
         if code not in found or found[code].kind not in (K.COUNTER, K.DOCK):
             # Raises the precise error (unknown, inactive or wrong kind) as the single call did.

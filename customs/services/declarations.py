@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import transaction
@@ -46,11 +46,13 @@ def declaration_transition(
     info: str = "",
     return_status: int | None = None,
     recompute: bool = True,
+    write: bool = True,
 ) -> bool:
     """Move a declaration forward (never backwards) and re-derive its order's clearance.
 
     The receipt's status is saved in the same UPDATE; `recompute=False` is for a caller that
-    holds the clearance and the order's declarations and re-derives it itself (a batch)."""
+    holds the clearance and the order's declarations and re-derives it itself (a batch), and
+    `write=False` for one that writes the moved declarations itself, all in one UPDATE."""
     if not declaration_may_move(declaration.state, to):
         return False
     declaration.state = to
@@ -61,7 +63,8 @@ def declaration_transition(
     if return_status is not None:
         declaration.return_status = return_status
         fields.append("return_status")
-    declaration.save(update_fields=fields)
+    if write:
+        declaration.save(update_fields=fields)
     if recompute:
         clearance_recompute(order_no=declaration.order_no)
     return True
@@ -395,53 +398,67 @@ def inventory_inputs(
 def inventory_declare(*, order_no: str) -> Declaration | None:
     """Declare the inventory list (CEB621, and to CIQ when quarantine applies) once order,
     payment and waybill are all accepted and agree. Idempotent; None while not ready."""
-    from customs.services.inventory import build_inventory_payload
-
     with transaction.atomic():
         clearance = OrderClearance.objects.select_for_update().filter(order_no=order_no).first()
         if clearance is None or clearance.state != C.FILING:
             return None
-        decls = inventory_inputs(
-            clearance,
-            Declaration.objects.filter(
-                order_no=order_no, authority="customs", kind__in=["order", "payment", "waybill"]
-            ),
+        declared = inventory_declare_held(
+            clearance=clearance, declarations=list(Declaration.objects.filter(order_no=order_no))
         )
-        if decls is None:
-            return None
-        existing = Declaration.objects.filter(
-            kind="inventory", authority="customs", order_no=order_no
-        ).first()
-        if existing:
-            return existing
-        order, payment, waybill = decls["order"], decls["payment"], decls["waybill"]
-        payload = build_inventory_payload(order=order, waybill=waybill)
-        if supervision.precheck_enabled() and supervision.rule("three_order").enabled:
-            problems = [
-                *supervision.order_waybill_problems(order.payload, waybill.payload),
-                *supervision.order_payment_problems(
-                    order.payload, order.id_hash, payment.payload, payment.id_hash
-                ),
-                *supervision.list_problems(order.payload, payload["lines"]),
-            ]
-            if problems:
-                _block(payment, problems, clearance)
-                return None
-        created = None
-        for authority in ["customs", "ciq"] if clearance.ciq_required else ["customs"]:
-            decl = Declaration.objects.create(
-                kind="inventory",
-                authority=authority,
-                order_no=order_no,
-                business_no=payload["cop_no"],
-                ebc_code=order.ebc_code,
-                payload=payload,
-                fingerprint=fingerprint(payload, order.id_hash),
-                id_number=order.id_number,
-                id_hash=order.id_hash,
-                flagged_for_inspection=order.flagged_for_inspection,
-            )
-            created = created or decl
-        clearance_transition(clearance=clearance, to=C.DECLARED, reason="inventory list declared")
-        nudge_filing()
-        return created
+        return declared[0] if declared else None
+
+
+def inventory_declare_held(
+    *,
+    clearance: OrderClearance,
+    declarations: list[Declaration],
+    before_refusal: Callable[[], None] | None = None,
+) -> list[Declaration]:
+    """inventory_declare for a caller that holds the clearance locked, in its open transaction,
+    and every declaration of the order as it is now (a receipt batch, whose transitions may not
+    be written yet): nothing is read again and no savepoint is taken (a failure fails the
+    caller's transaction). `before_refusal` runs before a three-order refusal writes, so the
+    caller can write what it holds first. Returns the declarations it made (customs first, then
+    CIQ), the existing customs one if it was declared before, [] while not ready or refused."""
+    from customs.services.inventory import build_inventory_payload
+
+    decls = inventory_inputs(clearance, declarations)
+    if decls is None:
+        return []
+    existing = [d for d in declarations if d.kind == "inventory" and d.authority == "customs"]
+    if existing:
+        return existing[:1]
+    order_no = clearance.order_no
+    order, payment, waybill = decls["order"], decls["payment"], decls["waybill"]
+    payload = build_inventory_payload(order=order, waybill=waybill)
+    if supervision.precheck_enabled() and supervision.rule("three_order").enabled:
+        problems = [
+            *supervision.order_waybill_problems(order.payload, waybill.payload),
+            *supervision.order_payment_problems(
+                order.payload, order.id_hash, payment.payload, payment.id_hash
+            ),
+            *supervision.list_problems(order.payload, payload["lines"]),
+        ]
+        if problems:
+            if before_refusal is not None:
+                before_refusal()
+            _block(payment, problems, clearance)
+            return []
+    created = [
+        Declaration.objects.create(
+            kind="inventory",
+            authority=authority,
+            order_no=order_no,
+            business_no=payload["cop_no"],
+            ebc_code=order.ebc_code,
+            payload=payload,
+            fingerprint=fingerprint(payload, order.id_hash),
+            id_number=order.id_number,
+            id_hash=order.id_hash,
+            flagged_for_inspection=order.flagged_for_inspection,
+        )
+        for authority in (["customs", "ciq"] if clearance.ciq_required else ["customs"])
+    ]
+    clearance_transition(clearance=clearance, to=C.DECLARED, reason="inventory list declared")
+    nudge_filing()
+    return created

@@ -25,7 +25,7 @@ from customs.services.clearance import (
 )
 from customs.services.declarations import (
     declaration_transition,
-    inventory_declare,
+    inventory_declare_held,
     inventory_inputs,
 )
 from customs.services.states import already_held, declaration_may_move, state_for_status
@@ -153,14 +153,16 @@ class _Order:
 
 
 class _Batch:
-    def __init__(self, receipt_ids: list[int]) -> None:
+    def __init__(self, receipt_ids: list[int], claimed: list[Receipt] | None = None) -> None:
+        """`claimed`: the receipts as the caller locked them, unapplied (not read again)."""
         self.receipt_ids = receipt_ids
-        self.receipts = {
-            r.pk: r
-            for r in Receipt.objects.select_for_update()
-            .filter(pk__in=receipt_ids, applied_at__isnull=True)
-            .order_by("pk")
-        }
+        if claimed is None:
+            claimed = (
+                Receipt.objects.select_for_update()
+                .filter(pk__in=receipt_ids, applied_at__isnull=True)
+                .order_by("pk")
+            )
+        self.receipts = {r.pk: r for r in claimed}
         guids = {r.decl_guid for r in self.receipts.values()}
         self.decls = {
             d.guid: d
@@ -168,6 +170,7 @@ class _Batch:
         }
         self.orders: dict[str, _Order | None] = {}
         self.reread: set[str] = set()
+        self.moved: dict[int, Declaration] = {}  # moved in memory, written by _write_moved
         self.releases = ReleasesTogether()  # their goods move out of bond at the end
         changing = sorted(
             {
@@ -181,6 +184,7 @@ class _Batch:
 
     def _load(self, order_nos: list[str]) -> None:
         """Lock the orders' clearances (by id) and read their declarations, one query each."""
+        self._write_moved()  # before they are read again
         clearances = {
             c.order_no: c
             for c in OrderClearance.objects.select_for_update()
@@ -201,6 +205,17 @@ class _Batch:
             self.reread.discard(order_no)
             self._load([order_no])  # unforeseen: a late lock, as a single receipt takes it
         return self.orders[order_no]
+
+    def _write_moved(self) -> None:
+        """The declarations the batch moved, in one UPDATE (one per transition before: an
+        inventory list accepted, concluded and released in one push was written three times).
+        Before anything reads them from the database, and before the batch ends."""
+        if self.moved:
+            Declaration.objects.bulk_update(
+                list(self.moved.values()),
+                ["state", "state_changed_at", "return_info", "return_status"],
+            )
+            self.moved = {}
 
     def forget(self, order_no: str) -> None:
         """A service read and wrote the order's rows itself: read them again before the next
@@ -232,6 +247,7 @@ class _Batch:
             receipt.applied_at = now
             receipt.outcome = outcome
             outcomes[receipt_id] = outcome
+        self._write_moved()
         self.releases.release()
         if self.receipts:
             self._mark_applied(now)
@@ -296,9 +312,11 @@ class _Batch:
             info=receipt.return_info,
             return_status=status,
             recompute=False,
+            write=False,
         )
         if not moved:
             return "stale"
+        self.moved[decl.pk] = decl
         order = self.order(decl.order_no)
         if order is not None:
             clearance_derive(
@@ -306,15 +324,30 @@ class _Batch:
             )
         if decl.kind in ("order", "payment", "waybill") and new == S.ACCEPTED:
             if order is not None and _inventory_due(order):
-                inventory_declare(order_no=decl.order_no)
-                self.forget(decl.order_no)
+                self._declare_inventory(order)
         elif decl.kind == "cancel":
+            self._write_moved()
             _cancel_outcome(decl, new, receipt.return_info)
             self.forget(decl.order_no)
         elif decl.kind == "return" and new in (S.CONCLUDED, S.RELEASED, S.CLOSED):
+            self._write_moved()
             _return_approved(decl)
             self.forget(decl.order_no)
         return "applied"
+
+    def _declare_inventory(self, order: _Order) -> None:
+        """On the rows the batch holds (its clearance locked, its declarations as moved): the
+        new lists join them, newest first as they are read, so nothing is read again."""
+        known = {d.pk for d in order.decls}
+        declared = inventory_declare_held(
+            clearance=order.clearance,
+            declarations=order.decls,
+            before_refusal=self._write_moved,
+        )
+        if not declared:  # refused: the refusal wrote what it changed
+            self.forget(order.clearance.order_no)
+        elif declared[0].pk not in known:
+            order.decls[:0] = reversed(declared)
 
 
 def _span_attributes(receipt: Receipt, decl: Declaration | None) -> dict | None:
@@ -344,8 +377,8 @@ def _may_change(receipt: Receipt, decl: Declaration) -> bool:
 
 
 def _inventory_due(order: _Order) -> bool:
-    """inventory_declare's readiness, on the rows the batch holds: skip the call (two
-    statements) while it would return without doing anything."""
+    """inventory_declare's readiness, on the rows the batch holds: the list is declared only
+    once order, payment and waybill are all accepted."""
     return inventory_inputs(order.clearance, order.decls) is not None
 
 
@@ -406,13 +439,10 @@ def _claim_and_apply(unapplied, failed: set[int], *, limit: int | None = None):
     ids: list[int] = []
     try:
         with transaction.atomic():  # claim and apply in one transaction, no savepoint
-            claim = (
-                unapplied.select_for_update(skip_locked=True)
-                .order_by("received_at", "id")
-                .values_list("id", flat=True)
-            )
-            ids = list(claim[:limit] if limit else claim)
-            return ids, (len(_Batch(ids).apply()) if ids else 0)
+            claim = unapplied.select_for_update(skip_locked=True).order_by("received_at", "id")
+            claimed = list(claim[:limit] if limit else claim)
+            ids = [r.pk for r in claimed]
+            return ids, (len(_Batch(ids, claimed).apply()) if ids else 0)
     except Exception:
         if not ids:
             raise

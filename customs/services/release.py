@@ -7,6 +7,8 @@ def release_from_bond(*, order_no: str, inventory_list_no: str, destination_code
     """Write off the account book and move the order's goods to the counter or dock.
 
     bonded makes this exactly once per inventory list; customs also records that it did it.
+    Called inside the caller's savepoint (a refusal undoes it and is recorded on the order), so
+    bonded takes none of its own.
     """
     from bonded.services import reservation_release_from_bond
 
@@ -15,16 +17,18 @@ def release_from_bond(*, order_no: str, inventory_list_no: str, destination_code
         inventory_list_no=inventory_list_no,
         destination_code=destination_code,
         actor="customs",
+        savepoint=False,
     )
 
 
 def releases_from_bond(*, releases: Sequence[tuple[str, str, str]]) -> None:
     """release_from_bond for many orders at once, (order_no, inventory_list_no,
-    destination_code) each: all of them or, on any refusal, none (it raises)."""
+    destination_code) each: all of them or, on any refusal, none (it raises). Inside the
+    caller's savepoint, as release_from_bond."""
     from bonded.services import Release, reservations_release_from_bond
 
     reservations_release_from_bond(
-        releases=[Release(*release) for release in releases], actor="customs"
+        releases=[Release(*release) for release in releases], actor="customs", savepoint=False
     )
 
 

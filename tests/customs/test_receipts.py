@@ -615,3 +615,48 @@ def test_orders_released_together_each_keep_their_release_span_under_their_recei
     for span in releases:
         parent = receipts[span.parent.span_id]
         assert parent.attributes["bondport.order_no"] == span.attributes["bondport.order_no"]
+
+
+def _three_filed(zone):
+    order = order_filing(zone)
+    services.declarations_create_for_order(order=order, waybill=waybill_filing(order))
+    services.declaration_create_payment(payment=payment_filing(order))
+    return order, {d.kind: d for d in Declaration.objects.filter(order_no=order.order_no)}
+
+
+def test_one_batch_accepting_all_three_declares_the_inventory_list_on_the_rows_it_holds(zone):
+    """Order, waybill and payment accepted by one batch (issue #19: written in one UPDATE, the
+    list declared without reading them again): all three stored accepted with the status the
+    authority sent, one inventory list, the clearance declared, a repeat declares nothing."""
+    order, decls = _three_filed(zone)
+    ids = [*_record(decls["order"], 2, 120), *_record(decls["waybill"], 120),
+           *_record(decls["payment"], 120)]  # fmt: skip
+    outcomes = services.receipts_apply(receipt_ids=ids)
+    assert list(outcomes.values()) == ["applied"] * 4
+    stored = {d.kind: (d.state, d.return_status) for d in Declaration.objects.filter(
+        order_no=order.order_no)}  # fmt: skip
+    assert stored == {
+        "order": ("accepted", 120), "waybill": ("accepted", 120),
+        "payment": ("accepted", 120), "inventory": ("pending", None),
+    }  # fmt: skip
+    view = selectors.order_clearance(order.order_no)
+    assert view.state == "declared" and [e[1] for e in view.history] == ["declared"]
+    services.receipts_apply(receipt_ids=_record(decls["payment"], 120))
+    assert Declaration.objects.filter(order_no=order.order_no, kind="inventory").count() == 1
+
+
+def test_a_three_order_refusal_inside_a_batch_keeps_what_the_batch_moved(zone):
+    """The waybill on file no longer matches the order when the list is due: the list is not
+    declared and the order is rejected, and the acceptances the batch held in memory are
+    written before the refusal writes (none is lost or overwritten)."""
+    order, decls = _three_filed(zone)
+    waybill = decls["waybill"]
+    waybill.payload = {**waybill.payload, "consignee": "王五"}
+    waybill.save(update_fields=["payload"])
+    ids = [*_record(decls["order"], 120), *_record(waybill, 120), *_record(decls["payment"], 120)]
+    services.receipts_apply(receipt_ids=ids)
+    stored = {d.kind: d.state for d in Declaration.objects.filter(order_no=order.order_no)}
+    assert stored == {"order": "accepted", "waybill": "accepted", "payment": "blocked"}
+    view = selectors.order_clearance(order.order_no)
+    assert view.state == "rejected" and "consignee differs" in view.reason
+    assert not Receipt.objects.filter(pk__in=ids, applied_at__isnull=True).exists()
