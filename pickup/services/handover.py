@@ -20,6 +20,7 @@ from pickup.errors import (
     CodeWrong,
     IdentityMismatch,
     ItemsMismatch,
+    KioskKeyInvalid,
     Locked,
     NotAPickupOrder,
     NotReady,
@@ -46,9 +47,12 @@ class HandoverResult:
 
 def _lock_kiosk(kiosk: Kiosk) -> Kiosk:
     # One entry at a time per kiosk: the count of wrong tries cannot be raced past the limit.
-    # Only the lock is taken: the authenticated kiosk (its counter joined) serves as it is.
-    if not list(Kiosk.objects.select_for_update().filter(pk=kiosk.pk).order_by().values("pk")):
-        raise Kiosk.DoesNotExist
+    # Only the lock is taken: the authenticated kiosk (its counter joined) serves as it is. It
+    # may come from this process's key cache (pickup.services.kiosks): a kiosk revoked
+    # meanwhile in another process is refused here, at once, before it opens or hands anything.
+    locked = Kiosk.objects.select_for_update().filter(pk=kiosk.pk, revoked_at__isnull=True)
+    if not list(locked.order_by().values("pk")):
+        raise KioskKeyInvalid()
     return kiosk
 
 

@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from pickup.errors import CounterNotAllowed
@@ -53,6 +54,7 @@ def test_api_refuses_no_key_and_a_wrong_key(db):
 
 
 def test_revoked_key_is_refused(api, kiosk):
+    assert api.get("/api/v1/kiosk/me").status_code == 200  # the key now known to the process
     kiosk_revoke(kiosk=kiosk, actor="test")
     response = api.get("/api/v1/kiosk/me")
     assert response.status_code == 401
@@ -123,3 +125,29 @@ def test_admin_revoke_action(admin_client, kiosk):
     assert kiosk.revoked_at is not None
     page = admin_client.get("/admin/pickup/kiosk/").content.decode()
     assert kiosk.name in page and 'href="/kiosk/timing/"' in page
+
+
+def test_a_kiosk_revoked_by_another_process_opens_and_hands_over_nothing(api, kiosk):
+    """The key is kept per process (TOKEN_AUTH_CACHE_SECONDS): a revocation written elsewhere
+    (here: without this process's signals) is still refused at once by the lock that a lookup
+    and a handover take, with the kiosk's own error and no audit entry."""
+    from pickup.models import Attempt
+
+    assert api.get("/api/v1/kiosk/me").status_code == 200
+    Kiosk.objects.filter(pk=kiosk.pk).update(revoked_at=timezone.now(), revoked_by="admin@web2")
+    for path, body in (
+        ("/api/v1/kiosk/pickups/lookup", {"code": "12345678"}),
+        ("/api/v1/kiosk/pickups/handover", {"code": "12345678", "id_last6": "123456",
+                                            "barcodes": ["6901234567892"]}),
+    ):  # fmt: skip
+        response = api.post(path, body, format="json")
+        assert response.status_code == 401, response.data
+        assert response.data["code"] == "kiosk_key_invalid"
+    assert not Attempt.objects.filter(kiosk=kiosk).exists()
+
+
+def test_with_the_cache_off_every_request_reads_the_key(api, kiosk, settings):
+    settings.TOKEN_AUTH_CACHE_SECONDS = 0
+    assert api.get("/api/v1/kiosk/me").status_code == 200
+    Kiosk.objects.filter(pk=kiosk.pk).update(revoked_at=timezone.now())
+    assert api.get("/api/v1/kiosk/me").status_code == 401
