@@ -1,5 +1,6 @@
 """A per-process cache for reference rows that every order placement reads and staff seldom
-change: locations, risk rules, customs parties, positive-list lines, account-book records.
+change: locations, risk rules, customs parties, positive-list lines, account-book records,
+and the kiosks the counters' requests authenticate as.
 
 Without it a placement spent a third of its statements re-reading the same rows. An entry
 lives `REFERENCE_CACHE_SECONDS` (default 10; 0 turns the cache off), and the cache holds at

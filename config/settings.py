@@ -950,8 +950,7 @@ POLL_LOAD_FACTOR = env.float("POLL_LOAD_FACTOR", default=4.0)
 POLL_CAPACITY = env.int("POLL_CAPACITY", default=env.int("WEB_THREADS", default=4))
 # A token's user and shopper are kept this many seconds per web process (0: read every time).
 # Saving or deleting a token, user or shopper empties this process's entries at once; other
-# processes see a revoked token or a deactivated user within this many seconds. Kiosk keys too
-# (pickup.services.kiosks): a revoked kiosk's lookups and handovers are refused at once anyway.
+# processes see a revoked token or a deactivated user within this many seconds.
 TOKEN_AUTH_CACHE_SECONDS = env.int("TOKEN_AUTH_CACHE_SECONDS", default=10)
 # Storefront pages for anonymous visitors kept in the shared cache (marketplace/
 # storefront_cache.py): checked on every request against the row versions of their listings,

@@ -1,11 +1,8 @@
 """Kiosk devices and their API keys."""
 
-import copy
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -13,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bonded.models import Location
+from config import refcache
 from pickup.errors import CounterNotAllowed, KioskAlreadyRevoked, KioskKeyInvalid
 from pickup.models import Kiosk
 
@@ -67,57 +65,37 @@ def kiosk_revoke(*, kiosk: Kiosk, actor: str) -> Kiosk:
     return kiosk
 
 
-# Kiosks by key hash, kept per process for TOKEN_AUTH_CACHE_SECONDS as API tokens are
-# (marketplace.auth): a counter's lookups and handovers then cost no statement for the key.
-# Saving or deleting a kiosk (revoking one) empties this process's entries at once; in other
-# processes a revoked kiosk is still refused at once where it matters, by the lock its lookups
-# and handovers take (pickup.services.handover), and everywhere within the TTL.
-_kiosks: dict[str, tuple[float, Kiosk]] = {}
-_kiosks_lock = threading.Lock()
-_MAX_KIOSKS = 1_000
-
-
 def kiosk_authenticate(*, key: str) -> Kiosk:
     """The active kiosk holding this key (its counter joined); records when it was last used.
-    Each call gets its own copy."""
+
+    Read through the per-process reference cache (config/refcache.py), so a counter's lookups
+    and handovers cost no statement for the key. Saving or deleting a kiosk (revoking one)
+    drops the entry in this process at once; in other processes a revoked kiosk is still
+    refused at once where it matters, by the lock its lookups and handovers take
+    (pickup.services.handover), and everywhere within REFERENCE_CACHE_SECONDS. The kiosk is
+    shared by the process's requests: only its last-used time is ever written to it."""
     if not key:
         raise KioskKeyInvalid()
     digest = key_hash(key)
-    ttl = settings.TOKEN_AUTH_CACHE_SECONDS
-    now = time.monotonic()
-    hit = _kiosks.get(digest) if ttl > 0 else None
-    if hit is not None and hit[0] > now:
-        kiosk = copy.deepcopy(hit[1])
-    else:
-        kiosk = (
+
+    def load() -> Kiosk:
+        found = (
             Kiosk.objects.select_related("counter")
             .filter(key_hash=digest, revoked_at__isnull=True)
             .first()
         )
-        if kiosk is None:
-            raise KioskKeyInvalid()
-        hit = None
-    touched = kiosk_touch(kiosk=kiosk)
-    if ttl > 0 and (hit is None or touched):
-        with _kiosks_lock:
-            if len(_kiosks) >= _MAX_KIOSKS:
-                _kiosks.clear()
-            expires = hit[0] if hit is not None else now + ttl
-            _kiosks[digest] = (expires, copy.deepcopy(kiosk))
+        if found is None:
+            raise KioskKeyInvalid()  # raised, not cached: wrong keys cannot fill the cache
+        return found
+
+    kiosk = refcache.cached(("pickup.Kiosk", "bonded.Location"), ("kiosk key", digest), load)
+    kiosk_touch(kiosk=kiosk)
     return kiosk
 
 
-def kiosks_forget(**_kwargs) -> None:
-    """Connected to Kiosk's post_save and post_delete (pickup.apps)."""
-    with _kiosks_lock:
-        _kiosks.clear()
-
-
-def kiosk_touch(*, kiosk: Kiosk) -> bool:
-    """Record the kiosk's use, at most once a LAST_USED_RESOLUTION; True when it wrote."""
+def kiosk_touch(*, kiosk: Kiosk) -> None:
+    """Record the kiosk's use, at most once a LAST_USED_RESOLUTION."""
     now = timezone.now()
     if kiosk.last_used_at is None or now - kiosk.last_used_at > LAST_USED_RESOLUTION:
         Kiosk.objects.filter(pk=kiosk.pk).update(last_used_at=now)
         kiosk.last_used_at = now
-        return True
-    return False
