@@ -17,6 +17,16 @@ from tests.support import BASE_DIR, ManagedProcess, test_database_url, wait_unti
 SUPERVISE = str(BASE_DIR / "deploy" / "supervise.py")
 
 
+def _supervise_module():
+    """deploy/supervise.py imported as a module (it is a script beside the project)."""
+    sys.path.insert(0, str(BASE_DIR / "deploy"))
+    try:
+        import supervise
+    finally:
+        sys.path.pop(0)
+    return supervise
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -102,11 +112,7 @@ def test_a_process_that_keeps_failing_backs_off_and_sigterm_stops_everything(tmp
 
 
 def test_procfile_and_env_file_parsing(tmp_path):
-    sys.path.insert(0, str(BASE_DIR / "deploy"))
-    try:
-        import supervise
-    finally:
-        sys.path.pop(0)
+    supervise = _supervise_module()
     assert supervise.parse_procfile("# c\n\nweb: a b\nworker:c -Q x\n") == [
         ("web", "a b"), ("worker", "c -Q x"),
     ]  # fmt: skip
@@ -174,11 +180,7 @@ def test_sigterm_that_lands_inside_the_main_loops_wait_still_stops_everything(tm
 
 
 def test_back_off_stays_at_its_ceiling_after_any_number_of_failures():
-    sys.path.insert(0, str(BASE_DIR / "deploy"))
-    try:
-        import supervise
-    finally:
-        sys.path.pop(0)
+    supervise = _supervise_module()
     sup = supervise.Supervisor(
         [("x", "true")], backoff_base=1.0, backoff_max=30.0, out=io.StringIO()
     )
