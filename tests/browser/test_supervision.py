@@ -63,9 +63,14 @@ def month_of_data(db):
     from tests.supervision.factories import AU, DE, clearance, hit, merchants
 
     merchants()
-    now = timezone.now()
+    # Halfway between the business day's midnight (Asia/Shanghai) and now, then a day earlier
+    # each: every one of the 30 days shown gets a row whatever the hour (now minus 5 minutes
+    # fell on yesterday in the first minutes after midnight, and the chart then had 29 days).
+    now = timezone.localtime()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = midnight + (now - midnight) / 2
     for day in range(30):
-        when = now - dt.timedelta(days=day, minutes=5)
+        when = today - dt.timedelta(days=day)
         # Goods values that would give raw ticks like 690.8777778.
         clearance(ebc=AU, created=when, value=f"{123.37 + day * 7.31:.2f}",
                   released_after=dt.timedelta(seconds=40 + day))  # fmt: skip
